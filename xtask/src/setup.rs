@@ -10,8 +10,35 @@ use anyhow::{Context, Result, bail};
 
 use crate::util::step;
 
-/// Debian packages the build and the tests use.
-const APT: &[&str] = &["clang", "libclang-dev", "linux-libc-dev", "iputils-ping", "iproute2", "jq", "nodejs", "npm"];
+/// Debian packages the build and the tests use, each with what shows it is
+/// already there (a command on PATH, or a file): Node.js and npm in particular
+/// often come from elsewhere than Debian, and must not be reinstalled.
+const APT: &[(&str, Probe)] = &[
+    ("clang", Probe::Command("clang")),
+    ("libclang-dev", Probe::Package),
+    ("linux-libc-dev", Probe::File("/usr/include/linux/if_tun.h")),
+    ("iputils-ping", Probe::Command("ping")),
+    ("iproute2", Probe::Command("ip")),
+    ("jq", Probe::Command("jq")),
+    ("nodejs", Probe::Command("node")),
+    ("npm", Probe::Command("npm")),
+];
+
+#[derive(Clone, Copy)]
+enum Probe {
+    Command(&'static str),
+    File(&'static str),
+    Package,
+}
+
+fn present(package: &str, probe: Probe) -> bool {
+    match probe {
+        Probe::Command(cmd) => std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(cmd).is_file())),
+        Probe::File(file) => Path::new(file).exists(),
+        Probe::Package => Command::new("dpkg").args(["-s", package]).output().is_ok_and(|o| o.status.success()),
+    }
+}
 
 /// The ziglang release whose darwin headers CI uses (pinned for repeatability).
 const ZIGLANG: &str = "ziglang==0.17.1";
@@ -41,12 +68,8 @@ pub fn setup(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn apt(packages: &[&str]) -> Result<()> {
-    let missing: Vec<&str> = packages
-        .iter()
-        .copied()
-        .filter(|p| !Command::new("dpkg").args(["-s", p]).output().is_ok_and(|o| o.status.success()))
-        .collect();
+fn apt(packages: &[(&str, Probe)]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().filter(|(p, probe)| !present(p, *probe)).map(|(p, _)| *p).collect();
     if missing.is_empty() {
         return Ok(());
     }
