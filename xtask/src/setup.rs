@@ -33,8 +33,9 @@ enum Probe {
 
 fn present(package: &str, probe: Probe) -> bool {
     match probe {
-        Probe::Command(cmd) => std::env::var_os("PATH")
-            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(cmd).is_file())),
+        Probe::Command(cmd) => {
+            std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(cmd).is_file()))
+        }
         Probe::File(file) => Path::new(file).exists(),
         Probe::Package => Command::new("dpkg").args(["-s", package]).output().is_ok_and(|o| o.status.success()),
     }
