@@ -57,6 +57,8 @@ impl Os {
             "PF_NETLINK",
             "NETLINK_ROUTE",
             "IFF_(TUN|TAP|NO_PI|ONE_QUEUE|MULTI_QUEUE|TUN_EXCL)",
+            "TUN_PKT_STRIP",
+            "ETH_P_(IP|IPV6)",
             "NLM_F_(REQUEST|MULTI|ACK|ECHO|ROOT|MATCH|DUMP|REPLACE|EXCL|CREATE|APPEND)",
             "NLMSG_(NOOP|ERROR|DONE|OVERRUN|ALIGNTO)",
             "RTM_(NEWLINK|DELLINK|GETLINK|NEWADDR|DELADDR|GETADDR|NEWROUTE|DELROUTE|GETROUTE)",
@@ -128,6 +130,12 @@ impl Os {
                 "in6_addr",
             ],
             Os::Linux => &[
+                // Constants that are members of named enums (IFF_* in linux/if.h;
+                // RTA_*, RT_SCOPE_*, RT_TABLE_* in linux/rtnetlink.h).
+                "net_device_flags",
+                "rtattr_type_t",
+                "rt_scope_t",
+                "rt_class_t",
                 "ifreq",
                 "in6_ifreq",
                 "sockaddr",
@@ -136,6 +144,7 @@ impl Os {
                 "in_addr",
                 "in6_addr",
                 "sockaddr_nl",
+                "tun_pi",
                 "nlmsghdr",
                 "nlmsgerr",
                 "rtattr",

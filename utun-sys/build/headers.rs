@@ -36,7 +36,7 @@ pub fn apple_clang_target(arch: &str) -> String {
 /// Apple headers, in order: `UTUN_SYS_DARWIN_INCLUDE` (a plain include
 /// directory such as ziglang's `lib/libc/include/any-darwin-any`), `SDKROOT`,
 /// then `xcrun --sdk macosx --show-sdk-path` when the host is a Mac.
-pub fn apple(target: &str) -> Result<Found, String> {
+pub fn apple(target: &str, what: &str) -> Result<Found, String> {
     let (description, clang_args, root) = if let Some(dir) = env::target_var("UTUN_SYS_DARWIN_INCLUDE", target) {
         let dir = PathBuf::from(dir);
         let args = vec!["-nostdlibinc".into(), "-isystem".into(), dir.display().to_string()];
@@ -50,16 +50,16 @@ pub fn apple(target: &str) -> Result<Found, String> {
                 let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
                 sdk_args(PathBuf::from(path), "xcrun --sdk macosx --show-sdk-path")
             }
-            _ => return Err(no_apple_headers(target)),
+            _ => return Err(no_apple_headers(what)),
         }
     } else {
-        return Err(no_apple_headers(target));
+        return Err(no_apple_headers(what));
     };
     if !root.join("sys/kern_control.h").is_file() {
         return Err(format!(
             "{description} has no sys/kern_control.h ({} is not a darwin include directory).\n\n{}",
             root.display(),
-            no_apple_headers(target)
+            no_apple_headers(what)
         ));
     }
     let force_own = env::var("UTUN_SYS_OWN_DECLARATIONS").is_some_and(|v| v == "1");
@@ -76,9 +76,9 @@ fn sdk_args(sdk: PathBuf, how: &str) -> (String, Vec<String>, PathBuf) {
     (format!("macOS SDK at {} ({how})", sdk.display()), args, sdk.join("usr/include"))
 }
 
-fn no_apple_headers(target: &str) -> String {
+fn no_apple_headers(what: &str) -> String {
     format!(
-        "No Apple headers were found for {target}. Do one of these:\n\
+        "No Apple headers were found for {what}. Do one of these:\n\
          - on a Mac: install the Xcode command line tools (`xcode-select --install`), or set\n\
            SDKROOT to an SDK (`export SDKROOT=$(xcrun --sdk macosx --show-sdk-path)`);\n\
          - elsewhere: set SDKROOT to a copy of MacOSX.sdk, or set UTUN_SYS_DARWIN_INCLUDE to the\n\

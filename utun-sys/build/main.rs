@@ -41,7 +41,11 @@ fn main() {
     for (os, clang_target) in jobs {
         let out = out_dir.join(format!("{}.rs", os.module()));
         let found = match os {
-            generate::Os::Apple => headers::apple(&target),
+            generate::Os::Apple if target_os == "macos" => headers::apple(&target, &target),
+            generate::Os::Apple => headers::apple(
+                &target,
+                &format!("the Apple bindings that the apple-layouts feature adds to {target} ({clang_target})"),
+            ),
             generate::Os::Linux => headers::linux(),
         };
         let generated = found.and_then(|found| {

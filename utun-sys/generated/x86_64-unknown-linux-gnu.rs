@@ -20,12 +20,15 @@ pub const AF_INET: u32 = 2;
 pub const AF_INET6: u32 = 10;
 pub const AF_NETLINK: u32 = 16;
 pub const IFNAMSIZ: u32 = 16;
+pub const ETH_P_IP: u32 = 2048;
+pub const ETH_P_IPV6: u32 = 34525;
 pub const IFF_TUN: u32 = 1;
 pub const IFF_TAP: u32 = 2;
 pub const IFF_NO_PI: u32 = 4096;
 pub const IFF_ONE_QUEUE: u32 = 8192;
 pub const IFF_TUN_EXCL: u32 = 32768;
 pub const IFF_MULTI_QUEUE: u32 = 256;
+pub const TUN_PKT_STRIP: u32 = 1;
 pub const NETLINK_ROUTE: u32 = 0;
 pub const NLM_F_REQUEST: u32 = 1;
 pub const NLM_F_MULTI: u32 = 2;
@@ -81,6 +84,26 @@ pub type __u32 = ::core::ffi::c_uint;
 pub type __be16 = __u16;
 pub type __be32 = __u32;
 pub type __kernel_sa_family_t = ::core::ffi::c_ushort;
+pub const IFF_UP: net_device_flags = 1;
+pub const IFF_BROADCAST: net_device_flags = 2;
+pub const IFF_DEBUG: net_device_flags = 4;
+pub const IFF_LOOPBACK: net_device_flags = 8;
+pub const IFF_POINTOPOINT: net_device_flags = 16;
+pub const IFF_NOTRAILERS: net_device_flags = 32;
+pub const IFF_RUNNING: net_device_flags = 64;
+pub const IFF_NOARP: net_device_flags = 128;
+pub const IFF_PROMISC: net_device_flags = 256;
+pub const IFF_ALLMULTI: net_device_flags = 512;
+pub const IFF_MASTER: net_device_flags = 1024;
+pub const IFF_SLAVE: net_device_flags = 2048;
+pub const IFF_MULTICAST: net_device_flags = 4096;
+pub const IFF_PORTSEL: net_device_flags = 8192;
+pub const IFF_AUTOMEDIA: net_device_flags = 16384;
+pub const IFF_DYNAMIC: net_device_flags = 32768;
+pub const IFF_LOWER_UP: net_device_flags = 65536;
+pub const IFF_DORMANT: net_device_flags = 131072;
+pub const IFF_ECHO: net_device_flags = 262144;
+pub type net_device_flags = ::core::ffi::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct ifmap {
@@ -211,6 +234,19 @@ impl Default for ifreq {
         }
     }
 }
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct tun_pi {
+    pub flags: __u16,
+    pub proto: __be16,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of tun_pi"][::core::mem::size_of::<tun_pi>() - 4usize];
+    ["Alignment of tun_pi"][::core::mem::align_of::<tun_pi>() - 2usize];
+    ["Offset of field: tun_pi::flags"][::core::mem::offset_of!(tun_pi, flags) - 0usize];
+    ["Offset of field: tun_pi::proto"][::core::mem::offset_of!(tun_pi, proto) - 2usize];
+};
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct in_addr {
@@ -548,6 +584,52 @@ pub const RTN_NAT: _bindgen_ty_68 = 10;
 pub const RTN_XRESOLVE: _bindgen_ty_68 = 11;
 pub const __RTN_MAX: _bindgen_ty_68 = 12;
 pub type _bindgen_ty_68 = ::core::ffi::c_uint;
+pub const RT_SCOPE_UNIVERSE: rt_scope_t = 0;
+pub const RT_SCOPE_SITE: rt_scope_t = 200;
+pub const RT_SCOPE_LINK: rt_scope_t = 253;
+pub const RT_SCOPE_HOST: rt_scope_t = 254;
+pub const RT_SCOPE_NOWHERE: rt_scope_t = 255;
+pub type rt_scope_t = ::core::ffi::c_uint;
+pub const RT_TABLE_UNSPEC: rt_class_t = 0;
+pub const RT_TABLE_COMPAT: rt_class_t = 252;
+pub const RT_TABLE_DEFAULT: rt_class_t = 253;
+pub const RT_TABLE_MAIN: rt_class_t = 254;
+pub const RT_TABLE_LOCAL: rt_class_t = 255;
+pub const RT_TABLE_MAX: rt_class_t = 4294967295;
+pub type rt_class_t = ::core::ffi::c_uint;
+pub const RTA_UNSPEC: rtattr_type_t = 0;
+pub const RTA_DST: rtattr_type_t = 1;
+pub const RTA_SRC: rtattr_type_t = 2;
+pub const RTA_IIF: rtattr_type_t = 3;
+pub const RTA_OIF: rtattr_type_t = 4;
+pub const RTA_GATEWAY: rtattr_type_t = 5;
+pub const RTA_PRIORITY: rtattr_type_t = 6;
+pub const RTA_PREFSRC: rtattr_type_t = 7;
+pub const RTA_METRICS: rtattr_type_t = 8;
+pub const RTA_MULTIPATH: rtattr_type_t = 9;
+pub const RTA_PROTOINFO: rtattr_type_t = 10;
+pub const RTA_FLOW: rtattr_type_t = 11;
+pub const RTA_CACHEINFO: rtattr_type_t = 12;
+pub const RTA_SESSION: rtattr_type_t = 13;
+pub const RTA_MP_ALGO: rtattr_type_t = 14;
+pub const RTA_TABLE: rtattr_type_t = 15;
+pub const RTA_MARK: rtattr_type_t = 16;
+pub const RTA_MFC_STATS: rtattr_type_t = 17;
+pub const RTA_VIA: rtattr_type_t = 18;
+pub const RTA_NEWDST: rtattr_type_t = 19;
+pub const RTA_PREF: rtattr_type_t = 20;
+pub const RTA_ENCAP_TYPE: rtattr_type_t = 21;
+pub const RTA_ENCAP: rtattr_type_t = 22;
+pub const RTA_EXPIRES: rtattr_type_t = 23;
+pub const RTA_PAD: rtattr_type_t = 24;
+pub const RTA_UID: rtattr_type_t = 25;
+pub const RTA_TTL_PROPAGATE: rtattr_type_t = 26;
+pub const RTA_IP_PROTO: rtattr_type_t = 27;
+pub const RTA_SPORT: rtattr_type_t = 28;
+pub const RTA_DPORT: rtattr_type_t = 29;
+pub const RTA_NH_ID: rtattr_type_t = 30;
+pub const __RTA_MAX: rtattr_type_t = 31;
+pub type rtattr_type_t = ::core::ffi::c_uint;
 pub const TUNSETIFF: ::core::ffi::c_ulong = 1074025674;
 pub const TUNGETIFF: ::core::ffi::c_ulong = 2147767506;
 pub const TUNSETPERSIST: ::core::ffi::c_ulong = 1074025675;

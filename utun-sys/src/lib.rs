@@ -7,7 +7,7 @@
 //!   `net/if_dl.h`, `net/if_types.h`, `net/route.h`, `netinet/in.h` and
 //!   `netinet6/in6_var.h`.
 //! * On Linux targets, `linux` comes from the kernel's UAPI headers
-//!   (`linux/if_tun.h`, `linux/if.h`, `linux/sockios.h`, `linux/ipv6.h`,
+//!   (`linux/if_tun.h`, `linux/if_ether.h`, `linux/if.h`, `linux/sockios.h`, `linux/ipv6.h`,
 //!   `linux/netlink.h`, `linux/rtnetlink.h`, `linux/if_addr.h`).
 //!
 //! The items of the current target's module are also re-exported at the crate

@@ -13,6 +13,7 @@
 
 mod bindings;
 mod ci;
+mod demo;
 mod objread;
 mod probe;
 mod setup;
@@ -78,14 +79,7 @@ fn real_main() -> Result<bool> {
         }
         "docs-snapshots" => ci::docs_snapshots(&root, rest.iter().any(|a| a == "--check")),
         "lint-workflows" => ci::lint_workflows(&root).map(|()| true),
-        "demo" => {
-            println!(
-                "utun demo: not yet. The device API (create, configure, route, answer ping) is being built;\n\
-                 until it lands, `cargo xtask verify-constants` shows the foundation: every kernel constant\n\
-                 and layout utun uses, checked against Apple's headers through the C compiler."
-            );
-            Ok(true)
-        }
+        "demo" => demo::demo(&root, &rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

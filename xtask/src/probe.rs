@@ -74,7 +74,11 @@ pub fn plan(items: &[Item], own_names: &BTreeSet<String>) -> Plan {
                 });
             }
             Item::Alias { name } => {
-                let c_type = if name.starts_with("_bindgen_ty_") {
+                let is_enum = items.iter().any(|i| matches!(i, Item::Const { ty, .. } if ty == name));
+                let c_type = if is_enum && !name.starts_with("_bindgen_ty_") {
+                    // A named enum whose constants bindgen typed with this alias.
+                    format!("enum {name}")
+                } else if name.starts_with("_bindgen_ty_") {
                     // An anonymous enum: C names it only through its constants.
                     match items.iter().find(|i| matches!(i, Item::Const { ty, .. } if ty == name)) {
                         Some(first) => format!("__typeof__({})", first.name()),

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/if_ether.h>
 #include <linux/sockios.h>
 #include <linux/in.h>
 #include <linux/in6.h>

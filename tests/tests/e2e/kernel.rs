@@ -1,0 +1,48 @@
+//! What the kernel reports, read with the real `ip` client (`ip -j`), to
+//! check the library's claims against an independent view.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// Runs `ip -j <args>` and parses its JSON.
+pub fn ip_json(args: &[&str]) -> Result<Value> {
+    let out = Command::new("ip").arg("-j").args(args).output().context("running ip (Debian: iproute2)")?;
+    if !out.status.success() {
+        bail!("ip -j {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return Ok(Value::Array(Vec::new()));
+    }
+    serde_json::from_str(&text).with_context(|| format!("parsing ip -j {}: {text}", args.join(" ")))
+}
+
+/// `ip -j -s link show dev NAME`, the one object.
+pub fn link(name: &str) -> Result<Value> {
+    let v = ip_json(&["-s", "link", "show", "dev", name])?;
+    v.get(0).cloned().with_context(|| format!("no link {name}"))
+}
+
+/// Whether an interface of that name exists.
+pub fn link_exists(name: &str) -> Result<bool> {
+    let all = ip_json(&["link", "show"])?;
+    Ok(all.as_array().into_iter().flatten().any(|l| l["ifname"] == name))
+}
+
+/// The interface's flags as `ip` prints them (`UP`, `POINTOPOINT`, ...).
+pub fn flags(name: &str) -> Result<Vec<String>> {
+    Ok(link(name)?["flags"].as_array().into_iter().flatten().filter_map(|f| f.as_str().map(String::from)).collect())
+}
+
+/// Packets the interface has received from the device (what `send` wrote).
+pub fn rx_packets(name: &str) -> Result<u64> {
+    link(name)?["stats64"]["rx"]["packets"].as_u64().context("no rx packet count")
+}
+
+/// Every interface name.
+pub fn link_names() -> Result<Vec<String>> {
+    let all = ip_json(&["link", "show"])?;
+    Ok(all.as_array().into_iter().flatten().filter_map(|l| l["ifname"].as_str().map(String::from)).collect())
+}

@@ -1,0 +1,161 @@
+//! The usual set-up in one call: create, addresses, MTU, up, routes; and
+//! every step already done undone when a later one fails.
+
+use std::net::IpAddr;
+use std::ops::Deref;
+
+use crate::device::Device;
+use crate::error::{Error, Op};
+use crate::guard::Cleanup;
+use crate::name::InterfaceName;
+use crate::net::{InterfaceAddress, IpNet, Route};
+
+#[derive(Clone, Copy, Debug)]
+enum RouteTarget {
+    Interface(IpNet),
+    Gateway(IpNet, IpAddr),
+}
+
+/// Builds a configured device.
+///
+/// ```no_run
+/// use utun::{InterfaceAddress, TunBuilder};
+///
+/// let tun = TunBuilder::new()
+///     .address(InterfaceAddress::new("10.0.0.1".parse().unwrap(), 32)?.with_peer("10.0.0.2".parse().unwrap())?)
+///     .address(InterfaceAddress::new("fd00::1".parse().unwrap(), 64)?)
+///     .mtu(1400)
+///     .route("10.9.0.0/16".parse().unwrap())
+///     .build()?; // needs root
+/// println!("{} is up", tun.name());
+/// // Dropping `tun` removes the routes and addresses, then the interface.
+/// # Ok::<(), utun::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct TunBuilder {
+    name: Option<String>,
+    addresses: Vec<InterfaceAddress>,
+    mtu: Option<u32>,
+    up: bool,
+    routes: Vec<RouteTarget>,
+}
+
+impl Default for TunBuilder {
+    fn default() -> Self {
+        TunBuilder::new()
+    }
+}
+
+impl TunBuilder {
+    /// A device with a kernel-chosen name, brought up, nothing else.
+    pub fn new() -> TunBuilder {
+        TunBuilder { name: None, addresses: Vec::new(), mtu: None, up: true, routes: Vec::new() }
+    }
+
+    /// Asks for this name (`utunN` on macOS).
+    pub fn name(mut self, name: &str) -> TunBuilder {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Adds an address.
+    pub fn address(mut self, address: InterfaceAddress) -> TunBuilder {
+        self.addresses.push(address);
+        self
+    }
+
+    /// Sets the MTU.
+    pub fn mtu(mut self, mtu: u32) -> TunBuilder {
+        self.mtu = Some(mtu);
+        self
+    }
+
+    /// Whether to bring the interface up (the default) or leave it down.
+    pub fn up(mut self, up: bool) -> TunBuilder {
+        self.up = up;
+        self
+    }
+
+    /// Routes `destination` through the new interface.
+    pub fn route(mut self, destination: IpNet) -> TunBuilder {
+        self.routes.push(RouteTarget::Interface(destination));
+        self
+    }
+
+    /// Routes `destination` through `gateway` (which the new interface's
+    /// addresses should make reachable).
+    pub fn route_via(mut self, destination: IpNet, gateway: IpAddr) -> TunBuilder {
+        self.routes.push(RouteTarget::Gateway(destination, gateway));
+        self
+    }
+
+    /// Creates and configures the device. When a step fails, the steps
+    /// already done are undone and the device is closed (which removes it):
+    /// nothing is left behind.
+    pub fn build(self) -> Result<Tun, Error> {
+        let device = match &self.name {
+            Some(name) => Device::with_name(name)?,
+            None => Device::new()?,
+        };
+        let iface = device.interface();
+        let mut cleanup = Cleanup::new();
+        for address in &self.addresses {
+            cleanup.add_address(&iface, *address)?;
+        }
+        if let Some(mtu) = self.mtu {
+            cleanup.set_mtu(&iface, mtu)?;
+        }
+        if self.up {
+            cleanup.set_up(&iface, true)?;
+        }
+        for target in &self.routes {
+            let route = match *target {
+                RouteTarget::Interface(dest) => Route::through_interface(dest, device.name()),
+                RouteTarget::Gateway(dest, gw) => {
+                    Route::via_gateway(dest, gw).map_err(|e| e.with_op(Op::AddRoute).on(device.name()))?
+                }
+            };
+            cleanup.add_route(route)?;
+        }
+        Ok(Tun { cleanup, device })
+    }
+}
+
+/// A configured device and the guard that undoes its configuration.
+/// Dropping it removes the routes and addresses it added, then closes the
+/// device (which removes the interface).
+#[derive(Debug)]
+pub struct Tun {
+    // Field order is drop order: the configuration goes before the device.
+    cleanup: Cleanup,
+    device: Device,
+}
+
+impl Tun {
+    /// The device.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The guard, to add more changes that are undone with the rest.
+    pub fn cleanup(&mut self) -> &mut Cleanup {
+        &mut self.cleanup
+    }
+
+    /// The interface name.
+    pub fn name(&self) -> InterfaceName {
+        self.device.name()
+    }
+
+    /// Splits into the device and the guard.
+    pub fn into_parts(self) -> (Device, Cleanup) {
+        (self.device, self.cleanup)
+    }
+}
+
+impl Deref for Tun {
+    type Target = Device;
+    fn deref(&self) -> &Device {
+        &self.device
+    }
+}

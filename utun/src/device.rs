@@ -1,0 +1,127 @@
+//! The device: a utun (macOS) or tun (Linux) interface and the descriptor that
+//! carries its packets. Closing the descriptor destroys the interface, with
+//! its addresses and routes.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+
+use crate::error::{Error, Op};
+use crate::interface::Interface;
+use crate::name::InterfaceName;
+
+#[cfg(target_os = "linux")]
+use crate::linux::device as imp;
+#[cfg(target_os = "macos")]
+use crate::macos::device as imp;
+
+/// A utun (macOS) or tun (Linux) device.
+///
+/// [`send`](Device::send) and [`recv`](Device::recv) take and give plain IPv4
+/// and IPv6 packets on both OSes; the 4-byte header each kernel puts in front
+/// of a packet (the protocol family on macOS, `struct tun_pi` on Linux) is
+/// written and checked by this type, in a separate buffer (`writev`/`readv`),
+/// so packets are never copied and nothing is allocated per packet.
+///
+/// The descriptor is close-on-exec and owned: dropping the device closes it,
+/// which removes the interface.
+///
+/// ```no_run
+/// // Needs root.
+/// let dev = utun::Device::new()?;
+/// println!("created {} (index {})", dev.name(), dev.index());
+/// let mut buf = [0u8; 1500];
+/// let n = dev.recv(&mut buf)?; // one IPv4 or IPv6 packet
+/// dev.send(&buf[..n])?;
+/// # Ok::<(), utun::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Device {
+    fd: OwnedFd,
+    name: InterfaceName,
+    index: u32,
+}
+
+impl Device {
+    /// Creates a device with a name the kernel picks (the first free `utunN`
+    /// on macOS: `sc_unit` 0; `tunN` on Linux).
+    pub fn new() -> Result<Device, Error> {
+        Device::create(None)
+    }
+
+    /// Creates the device `name`. On macOS it must be `utunN` (asks for unit
+    /// N); a name in use is an [`ErrorKind::Busy`](crate::ErrorKind::Busy)
+    /// error, never a silent fallback to another name.
+    pub fn with_name(name: &str) -> Result<Device, Error> {
+        Device::create(Some(InterfaceName::new(name).map_err(|e| e.with_op(Op::CreateDevice))?))
+    }
+
+    fn create(name: Option<InterfaceName>) -> Result<Device, Error> {
+        let (fd, name) = imp::create(name)?;
+        let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::QueryDevice, e).on(name))?;
+        Ok(Device { fd, name, index })
+    }
+
+    /// The interface name (`utun4`, `tun0`).
+    pub fn name(&self) -> InterfaceName {
+        self.name
+    }
+
+    /// The interface index (`if_nametoindex`).
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The interface, for configuration (addresses, MTU, up/down).
+    pub fn interface(&self) -> Interface {
+        Interface::from_parts(self.name, self.index)
+    }
+
+    /// Writes one IPv4 or IPv6 packet; returns its length. The IP version
+    /// nibble chooses the header; an empty, cut-short, unknown-version or
+    /// over-long packet is a typed error and nothing is written.
+    pub fn send(&self, packet: &[u8]) -> Result<usize, Error> {
+        imp::send(self.fd.as_fd(), packet).map_err(|e| e.on(self.name))
+    }
+
+    /// Reads one packet into `buf`; returns its length. A packet larger than
+    /// `buf` is an [`ErrorKind::BufferTooSmall`](crate::ErrorKind::BufferTooSmall)
+    /// error (the kernel has dropped it), never a truncated packet.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        imp::recv(self.fd.as_fd(), buf).map_err(|e| e.on(self.name))
+    }
+
+    /// Switches non-blocking mode: [`recv`](Device::recv) then fails with
+    /// [`ErrorKind::WouldBlock`](crate::ErrorKind::WouldBlock) when nothing waits.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), Error> {
+        crate::unix::set_nonblocking(self.fd.as_fd(), nonblocking)
+            .map_err(|e| Error::os(Op::SetDeviceOption, e).on(self.name))
+    }
+
+    /// Whether the device is in non-blocking mode.
+    pub fn is_nonblocking(&self) -> Result<bool, Error> {
+        crate::unix::is_nonblocking(self.fd.as_fd()).map_err(|e| Error::os(Op::SetDeviceOption, e).on(self.name))
+    }
+}
+
+impl AsFd for Device {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Device {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for Device {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+}
+
+impl From<Device> for OwnedFd {
+    fn from(dev: Device) -> OwnedFd {
+        dev.fd
+    }
+}

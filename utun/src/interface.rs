@@ -1,0 +1,96 @@
+//! Interface configuration: addresses, MTU, up/down. Through the kernel's own
+//! interfaces only (ioctls on an `AF_INET`/`AF_INET6` datagram socket on
+//! macOS; ioctls and rtnetlink on Linux), never by running a command.
+
+use crate::error::{Error, Op};
+use crate::name::InterfaceName;
+use crate::net::InterfaceAddress;
+
+#[cfg(target_os = "linux")]
+use crate::linux as imp;
+#[cfg(target_os = "macos")]
+use crate::macos as imp;
+
+/// A network interface, by name and index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Interface {
+    name: InterfaceName,
+    index: u32,
+}
+
+impl Interface {
+    /// The interface called `name`; a missing one is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    pub fn by_name(name: &str) -> Result<Interface, Error> {
+        let name = InterfaceName::new(name).map_err(|e| e.with_op(Op::QueryDevice))?;
+        let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::QueryDevice, e).on(name))?;
+        Ok(Interface { name, index })
+    }
+
+    pub(crate) fn from_parts(name: InterfaceName, index: u32) -> Interface {
+        Interface { name, index }
+    }
+
+    /// The name.
+    pub fn name(&self) -> InterfaceName {
+        self.name
+    }
+
+    /// The index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Adds an address (with its prefix and, for a point-to-point link, the
+    /// peer). Adding an address the interface has already is
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) on Linux;
+    /// macOS's `SIOCAIFADDR` updates it in place.
+    pub fn add_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
+        imp::add_address(self, address).map_err(|e| e.on(self.name).about(address))
+    }
+
+    /// Adds an address, or updates the one with the same local address (its
+    /// prefix and peer) in place: `SIOCAIFADDR`/`SIOCAIFADDR_IN6` on macOS
+    /// (which always do that), `RTM_NEWADDR` with `NLM_F_REPLACE` on Linux.
+    pub fn replace_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
+        imp::replace_address(self, address).map_err(|e| e.on(self.name).about(address))
+    }
+
+    /// Removes an address; a missing one is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    pub fn remove_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
+        imp::remove_address(self, address).map_err(|e| e.on(self.name).about(address))
+    }
+
+    /// The MTU (`SIOCGIFMTU`).
+    pub fn mtu(&self) -> Result<u32, Error> {
+        imp::ifconfig::mtu(self.name)
+    }
+
+    /// Sets the MTU (`SIOCSIFMTU`); a value the kernel refuses is
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    pub fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
+        imp::ifconfig::set_mtu(self.name, mtu)
+    }
+
+    /// The interface flags (`IFF_*` from [`utun_sys`]).
+    pub fn flags(&self) -> Result<u32, Error> {
+        imp::ifconfig::flags(self.name)
+    }
+
+    /// Whether `IFF_UP` is set.
+    pub fn is_up(&self) -> Result<bool, Error> {
+        Ok(self.flags()? & utun_sys::IFF_UP != 0)
+    }
+
+    /// Brings the interface up or down: reads the flags (`SIOCGIFFLAGS`),
+    /// changes `IFF_UP` alone, writes them back (`SIOCSIFFLAGS`).
+    pub fn set_up(&self, up: bool) -> Result<(), Error> {
+        let flags = self.flags()?;
+        let new = if up { flags | utun_sys::IFF_UP } else { flags & !utun_sys::IFF_UP };
+        if new == flags {
+            return Ok(());
+        }
+        imp::ifconfig::set_flags(self.name, new)
+    }
+}

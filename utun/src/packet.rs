@@ -1,0 +1,100 @@
+//! Checks on the packets the API takes and gives: plain IPv4 or IPv6 packets.
+//! Nothing here allocates: this is the per-packet path.
+
+use crate::error::{Detail, Error, ErrorKind, Op};
+
+/// The IP version of a packet, from its first nibble.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpVersion {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+/// Fixed IPv4 header length (no options).
+const V4_HEADER: usize = 20;
+/// Fixed IPv6 header length.
+const V6_HEADER: usize = 40;
+/// The largest IPv4 packet: its 16-bit total-length field.
+const V4_MAX: usize = u16::MAX as usize;
+/// The largest IPv6 packet without jumbograms: header plus 16-bit payload length.
+const V6_MAX: usize = V6_HEADER + u16::MAX as usize;
+
+fn malformed(op: Op, detail: Detail) -> Error {
+    Error::invalid(op, ErrorKind::MalformedPacket, detail)
+}
+
+/// Checks a packet before it is written: an IPv4 or IPv6 packet, not cut
+/// short of what its header says, and no larger than IP can carry. Returns
+/// its version, which chooses the family header.
+pub fn check_outgoing(packet: &[u8]) -> Result<IpVersion, Error> {
+    let Some(&first) = packet.first() else {
+        return Err(malformed(Op::Send, Detail::Static("empty packet")));
+    };
+    let (version, header, max, stated) = match first >> 4 {
+        4 => (IpVersion::V4, V4_HEADER, V4_MAX, 2..4),
+        6 => (IpVersion::V6, V6_HEADER, V6_MAX, 4..6),
+        v => return Err(malformed(Op::Send, Detail::Version(v))),
+    };
+    if packet.len() > max {
+        return Err(Error::invalid(Op::Send, ErrorKind::PacketTooLarge, Detail::Len { len: packet.len(), limit: max }));
+    }
+    if packet.len() < header {
+        return Err(malformed(Op::Send, Detail::Static("shorter than the IP header")));
+    }
+    let field = u16::from_be_bytes([packet[stated.start], packet[stated.start + 1]]) as usize;
+    let total = if version == IpVersion::V4 { field } else { V6_HEADER + field };
+    if total > packet.len() {
+        return Err(malformed(
+            Op::Send,
+            Detail::Static("cut short: the IP header states more bytes than the packet has"),
+        ));
+    }
+    Ok(version)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A minimal well-formed IPv4 packet of `len` bytes (header fields only as
+    /// far as the checks read them).
+    pub(crate) fn v4(len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        p
+    }
+
+    /// A minimal IPv6 packet of `len` bytes.
+    pub(crate) fn v6(len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len];
+        p[0] = 0x60;
+        p[4..6].copy_from_slice(&((len - V6_HEADER) as u16).to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn good_packets_pass() {
+        assert_eq!(check_outgoing(&v4(20)).unwrap(), IpVersion::V4);
+        assert_eq!(check_outgoing(&v4(1500)).unwrap(), IpVersion::V4);
+        assert_eq!(check_outgoing(&v6(40)).unwrap(), IpVersion::V6);
+        assert_eq!(check_outgoing(&v6(1280)).unwrap(), IpVersion::V6);
+    }
+
+    #[test]
+    fn bad_packets_get_typed_errors() {
+        let kind = |p: &[u8]| check_outgoing(p).unwrap_err().kind();
+        assert_eq!(kind(&[]), ErrorKind::MalformedPacket);
+        assert_eq!(kind(&[0x45; 10]), ErrorKind::MalformedPacket);
+        assert_eq!(kind(&v4(60)[..40]), ErrorKind::MalformedPacket);
+        assert_eq!(kind(&v6(100)[..60]), ErrorKind::MalformedPacket);
+        let mut other = v4(40);
+        other[0] = 0x55;
+        assert_eq!(kind(&other), ErrorKind::MalformedPacket);
+        assert!(check_outgoing(&other).unwrap_err().to_string().contains("IP version 5"));
+        assert_eq!(kind(&vec![0x45; V4_MAX + 1]), ErrorKind::PacketTooLarge);
+        assert_eq!(kind(&vec![0x60; V6_MAX + 1]), ErrorKind::PacketTooLarge);
+    }
+}

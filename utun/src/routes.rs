@@ -1,0 +1,77 @@
+//! The routing table: add, delete and look up IPv4 and IPv6 routes (host,
+//! network and default; through an interface or a gateway), through the
+//! kernel's routing interface (a `PF_ROUTE` socket on macOS, rtnetlink on
+//! Linux), never by running `route` or `ip`.
+
+use std::net::IpAddr;
+
+use crate::error::{Error, Op};
+use crate::net::{NextHop, Route, RouteEntry};
+
+#[cfg(target_os = "linux")]
+use crate::linux::netlink::NetlinkSocket as Socket;
+#[cfg(target_os = "macos")]
+use crate::macos::route::RouteSocket as Socket;
+
+/// A handle on the kernel's routing table (one open routing socket).
+///
+/// ```no_run
+/// use utun::{IpNet, Route, RouteTable};
+///
+/// let dev = utun::Device::new()?; // needs root
+/// let mut table = RouteTable::open()?;
+/// let route = Route::through_interface("10.0.0.0/8".parse::<IpNet>().unwrap(), dev.name());
+/// table.add(&route)?;
+/// let entry = table.get("10.1.2.3".parse().unwrap())?;
+/// assert_eq!(entry.interface_index, dev.index());
+/// table.delete(&route)?;
+/// # Ok::<(), utun::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RouteTable {
+    socket: Socket,
+}
+
+impl RouteTable {
+    /// Opens the routing socket. On macOS its privilege is fixed when it is
+    /// opened: a table opened without root can look routes up but not change them.
+    pub fn open() -> Result<RouteTable, Error> {
+        Ok(RouteTable { socket: Socket::open()? })
+    }
+
+    /// The interface index a route's next hop names (0 for a gateway route).
+    fn oif(route: &Route, op: Op) -> Result<u32, Error> {
+        match route.next_hop() {
+            NextHop::Interface(name) => crate::unix::if_nametoindex(name)
+                .map_err(|e| Error::os(op, e).on(name).about(format_args!("{route}: no such interface"))),
+            NextHop::Gateway(_) => Ok(0),
+        }
+    }
+
+    /// Adds a route; one that exists already is
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists).
+    pub fn add(&mut self, route: &Route) -> Result<(), Error> {
+        let oif = RouteTable::oif(route, Op::AddRoute)?;
+        self.socket.add_route(route, oif).map_err(|e| name_route(e, route))
+    }
+
+    /// Deletes a route; a missing one is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    pub fn delete(&mut self, route: &Route) -> Result<(), Error> {
+        let oif = RouteTable::oif(route, Op::DeleteRoute)?;
+        self.socket.delete_route(route, oif).map_err(|e| name_route(e, route))
+    }
+
+    /// The route the kernel would use for `destination`.
+    pub fn get(&mut self, destination: IpAddr) -> Result<RouteEntry, Error> {
+        self.socket.get_route(destination).map_err(|e| e.about(destination))
+    }
+}
+
+fn name_route(err: Error, route: &Route) -> Error {
+    let err = err.about(route);
+    match route.next_hop() {
+        NextHop::Interface(name) if err.interface().is_none() => err.on(name),
+        _ => err,
+    }
+}
