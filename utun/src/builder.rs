@@ -1,14 +1,34 @@
-//! The usual set-up in one call: create, addresses, MTU, up, routes; and
+//! The usual set-up in one call: create, MTU, up, addresses, routes; and
 //! every step already done undone when a later one fails.
 
 use std::net::IpAddr;
 use std::ops::Deref;
+use std::time::{Duration, Instant};
 
 use crate::device::Device;
 use crate::error::{Error, Op};
 use crate::guard::Cleanup;
 use crate::name::InterfaceName;
 use crate::net::{InterfaceAddress, IpNet, Route};
+
+/// How long the builder waits for the kernel to finish what it does
+/// asynchronously after an interface comes up or gets an address.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Waits until the kernel routes `gateway` through interface `index`: on
+/// Linux the route to an IPv6 peer appears a moment after its address (from
+/// the address's DAD work, even with `IFA_F_NODAD`), and a gateway route
+/// added before that fails with `EHOSTUNREACH`.
+fn wait_for_gateway(cleanup: &mut Cleanup, gateway: IpAddr, index: u32) -> Result<(), Error> {
+    let deadline = Instant::now() + SETTLE;
+    while Instant::now() < deadline {
+        if cleanup.table()?.get(gateway).is_ok_and(|e| e.interface_index == index) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
 
 #[derive(Clone, Copy, Debug)]
 enum RouteTarget {
@@ -99,19 +119,29 @@ impl TunBuilder {
         };
         let iface = device.interface();
         let mut cleanup = Cleanup::new();
-        for address in &self.addresses {
-            cleanup.add_address(&iface, *address)?;
-        }
         if let Some(mtu) = self.mtu {
             cleanup.set_mtu(&iface, mtu)?;
         }
+        // Up before the addresses: Linux installs the route to an IPv6 peer
+        // only for an address added while the interface is up (bringing it
+        // up later restores the local prefix route but not the peer's).
         if self.up {
             cleanup.set_up(&iface, true)?;
+        }
+        for address in &self.addresses {
+            cleanup.add_address(&iface, *address)?;
+        }
+        if self.up && !self.routes.is_empty() {
+            // Routes through a gateway need the link operationally up.
+            iface.wait_until_running(SETTLE)?;
         }
         for target in &self.routes {
             let route = match *target {
                 RouteTarget::Interface(dest) => Route::through_interface(dest, device.name()),
                 RouteTarget::Gateway(dest, gw) => {
+                    if self.addresses.iter().any(|a| a.peer() == Some(gw) || a.net().contains(&gw)) {
+                        wait_for_gateway(&mut cleanup, gw, device.index())?;
+                    }
                     Route::via_gateway(dest, gw).map_err(|e| e.with_op(Op::AddRoute).on(device.name()))?
                 }
             };

@@ -133,7 +133,9 @@ pub(crate) enum Detail {
 /// The error of every fallible call in this crate.
 ///
 /// Its `Display` says what was being done, on which interface and why, e.g.
-/// `adding a route on utun4 (10.0.0.0/8): permission denied (this needs root: run it with sudo)`.
+/// `adding a route on utun4 (10.0.0.0/8 dev utun4): permission denied; this
+/// needs root (run it with sudo, or as root) (os error 1)`. The OS error is
+/// its [`source`](std::error::Error::source).
 pub struct Error {
     op: Op,
     kind: ErrorKind,
@@ -237,26 +239,26 @@ impl fmt::Display for Error {
             Detail::Family(af) => write!(f, " (the packet header names family {af}, neither IPv4 nor IPv6)")?,
         }
         f.write_str(": ")?;
-        match (self.kind, &self.source) {
-            (ErrorKind::PermissionDenied, Some(src)) => {
-                write!(f, "{src}; this needs root (run it with sudo, or as root)")
-            }
-            (_, Some(src)) => write!(f, "{src}"),
-            (kind, None) => f.write_str(match kind {
-                ErrorKind::PermissionDenied => "permission denied; this needs root",
-                ErrorKind::Busy => "in use",
-                ErrorKind::NotFound => "not found",
-                ErrorKind::AlreadyExists => "already exists",
-                ErrorKind::NetworkUnreachable => "network unreachable",
-                ErrorKind::InvalidInput => "invalid argument",
-                ErrorKind::MalformedPacket => "not a well-formed IPv4 or IPv6 packet",
-                ErrorKind::PacketTooLarge => "packet too large",
-                ErrorKind::BufferTooSmall => "buffer too small for the waiting packet, which was dropped",
-                ErrorKind::WouldBlock => "operation would block",
-                ErrorKind::MalformedReply => "the kernel's reply could not be parsed",
-                ErrorKind::Other => "failed",
-            }),
+        f.write_str(match self.kind {
+            ErrorKind::PermissionDenied => "permission denied; this needs root (run it with sudo, or as root)",
+            ErrorKind::Busy => "in use",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::NetworkUnreachable => "network unreachable",
+            ErrorKind::InvalidInput => "invalid argument",
+            ErrorKind::MalformedPacket => "not a well-formed IPv4 or IPv6 packet",
+            ErrorKind::PacketTooLarge => "packet too large",
+            ErrorKind::BufferTooSmall => "buffer too small for the waiting packet, which was dropped",
+            ErrorKind::WouldBlock => "operation would block",
+            ErrorKind::MalformedReply => "the kernel's reply could not be parsed",
+            ErrorKind::Other => "failed",
+        })?;
+        // The OS error itself is the source (`Error::source`), not repeated
+        // here; its number is, for searching.
+        if let Some(errno) = self.raw_os_error() {
+            write!(f, " (os error {errno})")?;
         }
+        Ok(())
     }
 }
 

@@ -42,7 +42,7 @@ impl Cleanup {
         Cleanup::default()
     }
 
-    fn table(&mut self) -> Result<&mut RouteTable, Error> {
+    pub(crate) fn table(&mut self) -> Result<&mut RouteTable, Error> {
         let table = match self.table.take() {
             Some(table) => table,
             None => RouteTable::open()?,

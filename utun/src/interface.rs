@@ -45,6 +45,9 @@ impl Interface {
     /// peer). Adding an address the interface has already is
     /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) on Linux;
     /// macOS's `SIOCAIFADDR` updates it in place.
+    ///
+    /// On Linux, add an IPv6 address with a peer while the interface is up:
+    /// the kernel installs the route to the peer only then.
     pub fn add_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
         imp::add_address(self, address).map_err(|e| e.on(self.name).about(address))
     }
@@ -81,6 +84,30 @@ impl Interface {
     /// Whether `IFF_UP` is set.
     pub fn is_up(&self) -> Result<bool, Error> {
         Ok(self.flags()? & utun_sys::IFF_UP != 0)
+    }
+
+    /// Whether `IFF_RUNNING` is set: up, and operationally so.
+    pub fn is_running(&self) -> Result<bool, Error> {
+        Ok(self.flags()? & utun_sys::IFF_RUNNING != 0)
+    }
+
+    /// Waits (polling every 10 ms) until the interface is running, for at most
+    /// `timeout`; returns whether it is. Linux sets `IFF_RUNNING` a moment
+    /// after an interface is brought up (its link-watch work runs
+    /// asynchronously), and until then refuses a route through a gateway on
+    /// that interface (`EHOSTUNREACH`). [`TunBuilder`](crate::TunBuilder)
+    /// waits this way before adding routes.
+    pub fn wait_until_running(&self, timeout: std::time::Duration) -> Result<bool, Error> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.is_running()? {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// Brings the interface up or down: reads the flags (`SIOCGIFFLAGS`),
