@@ -33,3 +33,8 @@ pub use net::{InterfaceAddress, IpNet, Ipv4Net, Ipv6Net, NextHop, Route, RouteEn
 pub use routes::RouteTable;
 /// The raw bindings this crate is built on.
 pub use utun_sys as sys;
+
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -29,7 +29,17 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
                 .args(["--", "-D", "warnings"]),
         )?;
     }
-    step("cargo test --workspace", cargo().current_dir(root).args(["test", "--workspace"]))?;
+    step(
+        "cargo test --workspace (UTUN_E2E_REQUIRED=1: the end-to-end tests must run, not be ignored)",
+        cargo().current_dir(root).args(["test", "--workspace"]).env("UTUN_E2E_REQUIRED", "1"),
+    )?;
+    step("the demo (cargo xtask demo)", cargo().current_dir(root).args(["xtask", "demo"]))?;
+    for target in ["aarch64-apple-darwin", "x86_64-apple-darwin"] {
+        step(
+            &format!("Mach-O link of the examples for {target} (cargo zigbuild)"),
+            cargo().current_dir(root).args(["zigbuild", "--quiet", "-p", "utun", "--examples", "--target", target]),
+        )?;
+    }
 
     build_errors_name_the_fix(root)?;
 
@@ -63,12 +73,40 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
     println!("\n==> lint workflows");
     lint_workflows(root)?;
 
+    forget_packaged_copies(root);
     step(
         "cargo package -p utun-sys -p utun (builds each from its packaged tarball)",
         cargo().current_dir(root).args(["package", "-p", "utun-sys", "-p", "utun", "--allow-dirty"]),
     )?;
     println!("\nxtask ci: all checks passed");
     Ok(())
+}
+
+/// `cargo package` verifies `utun` against the `utun-sys` it just packaged,
+/// through a temporary local registry that cargo unpacks into
+/// `$CARGO_HOME/registry/src/-<hash>/`; it reuses an unpacked copy of the same
+/// version from an earlier run, however stale. Remove ours (and only ours).
+fn forget_packaged_copies(root: &Path) {
+    let _ = std::fs::remove_dir_all(root.join("target/package"));
+    // Its build of that copy sits in the workspace's target dir, and a registry
+    // crate's fingerprint is its version: clean those builds too.
+    let _ = cargo().current_dir(root).args(["clean", "--quiet", "-p", "utun-sys", "-p", "utun"]).status();
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry/src")) else { return };
+    for registry in std::fs::read_dir(src).into_iter().flatten().flatten() {
+        // crates.io's directory is `index.crates.io-<hash>`; local ones start with '-'.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for krate in std::fs::read_dir(registry.path()).into_iter().flatten().flatten() {
+            let name = krate.file_name().to_string_lossy().into_owned();
+            if name.starts_with("utun-sys-") || name.starts_with("utun-0.") {
+                let _ = std::fs::remove_dir_all(krate.path());
+            }
+        }
+    }
 }
 
 /// A build with no Apple headers, or with no libclang, must fail with a

@@ -41,8 +41,10 @@ fn present(package: &str, probe: Probe) -> bool {
     }
 }
 
-/// The ziglang release whose darwin headers CI uses (pinned for repeatability).
+/// The ziglang release whose darwin headers CI uses (pinned for repeatability),
+/// and cargo-zigbuild, which links the examples as Mach-O binaries with it.
 const ZIGLANG: &str = "ziglang==0.17.1";
+const ZIGBUILD: &str = "cargo-zigbuild==0.24.1";
 
 /// Installs what is missing and exports `UTUN_SYS_DARWIN_INCLUDE` when no
 /// other source of Apple headers is configured.
@@ -58,6 +60,26 @@ pub fn setup(root: &Path) -> Result<()> {
         "rustup component add clippy rustfmt",
         Command::new("rustup").args(["component", "add", "clippy", "rustfmt"]),
     )?;
+    let venv_bin = python_venv(root)?;
+    if !venv_bin.join("cargo-zigbuild").exists() {
+        step(
+            &format!("pip install {ZIGBUILD} {ZIGLANG}"),
+            Command::new(venv_bin.join("python")).args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                ZIGBUILD,
+                ZIGLANG,
+            ]),
+        )?;
+    }
+    // cargo zigbuild (and the zig it runs, `python3 -m ziglang`) from the venv.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(std::iter::once(venv_bin).chain(std::env::split_paths(&path)))?;
+    // SAFETY: called from the main thread before any other thread exists.
+    unsafe { std::env::set_var("PATH", path) };
     let configured =
         ["UTUN_SYS_DARWIN_INCLUDE", "SDKROOT"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
     if !configured && !cfg!(target_os = "macos") {
@@ -89,13 +111,18 @@ fn apt(packages: &[(&str, Probe)]) -> Result<()> {
     )
 }
 
-/// A venv under the project with PyPI's ziglang; returns its darwin headers.
-fn ziglang_darwin_headers(root: &Path) -> Result<String> {
+/// The project's venv (`.venv/`), made if missing; returns its `bin/`.
+fn python_venv(root: &Path) -> Result<std::path::PathBuf> {
     let venv = root.join(".venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
+    if !venv.join("bin/python").exists() {
         step("python3 -m venv .venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
+    Ok(venv.join("bin"))
+}
+
+/// PyPI's ziglang in the project's venv; returns its darwin headers.
+fn ziglang_darwin_headers(root: &Path) -> Result<String> {
+    let python = python_venv(root)?.join("python");
     let locate =
         "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'lib/libc/include/any-darwin-any'))";
     let found = |python: &Path| {
