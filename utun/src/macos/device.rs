@@ -130,6 +130,39 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     Ok(n - HEADER_LEN)
 }
 
+/// `UTUN_OPT_MAX_PENDING_PACKETS` (a `u_int32_t`; XNU if_utun.c refuses 0
+/// with `EINVAL` and another size with `EMSGSIZE`).
+pub(crate) fn set_max_pending_packets(fd: BorrowedFd<'_>, packets: u32) -> io::Result<()> {
+    // SAFETY: a readable u32 and its size, for an option that takes a u_int32_t.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            sys::SYSPROTO_CONTROL as c_int,
+            sys::UTUN_OPT_MAX_PENDING_PACKETS as c_int,
+            (&packets as *const u32).cast::<c_void>(),
+            size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Reads `UTUN_OPT_MAX_PENDING_PACKETS`.
+pub(crate) fn max_pending_packets(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut packets: u32 = 0;
+    let mut len = size_of::<u32>() as libc::socklen_t;
+    // SAFETY: a writable u32 and its size, for an option that gives a u_int32_t.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            sys::SYSPROTO_CONTROL as c_int,
+            sys::UTUN_OPT_MAX_PENDING_PACKETS as c_int,
+            (&mut packets as *mut u32).cast::<c_void>(),
+            &mut len,
+        )
+    };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(packets) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
