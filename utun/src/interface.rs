@@ -11,6 +11,19 @@ use crate::linux as imp;
 #[cfg(target_os = "macos")]
 use crate::macos as imp;
 
+/// `ifr_mtu` is a C `int`: a larger MTU is refused before any ioctl.
+pub(crate) fn mtu_as_c_int(name: InterfaceName, mtu: u32) -> Result<std::ffi::c_int, Error> {
+    std::ffi::c_int::try_from(mtu).map_err(|_| {
+        let limit = std::ffi::c_int::MAX as usize;
+        Error::invalid(
+            Op::SetMtu,
+            crate::ErrorKind::InvalidInput,
+            crate::error::Detail::Len { len: mtu as usize, limit },
+        )
+        .on(name)
+    })
+}
+
 /// A network interface, by name and index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Interface {

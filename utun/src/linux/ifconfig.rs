@@ -40,14 +40,7 @@ pub(crate) fn mtu(name: InterfaceName) -> Result<u32, Error> {
 
 /// Sets the MTU; the kernel's range check answers `EINVAL` (InvalidInput).
 pub(crate) fn set_mtu(name: InterfaceName, mtu: u32) -> Result<(), Error> {
-    let value = c_int::try_from(mtu).map_err(|_| {
-        Error::invalid(
-            Op::SetMtu,
-            ErrorKind::InvalidInput,
-            Detail::Len { len: mtu as usize, limit: c_int::MAX as usize },
-        )
-        .on(name)
-    })?;
+    let value = crate::interface::mtu_as_c_int(name, mtu)?;
     let mut ifr = ifreq(name);
     ifr.ifr_ifru.ifru_mtu = value;
     ifreq_ioctl(Op::SetMtu, name, sys::SIOCSIFMTU, &mut ifr).map_err(|e| e.about(format_args!("MTU {mtu}")))

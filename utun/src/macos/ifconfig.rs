@@ -40,14 +40,7 @@ pub(crate) fn mtu(name: InterfaceName) -> Result<u32, Error> {
 
 /// Sets the MTU (`SIOCSIFMTU`); XNU refuses a value out of its range with `EINVAL`.
 pub(crate) fn set_mtu(name: InterfaceName, mtu: u32) -> Result<(), Error> {
-    let value = c_int::try_from(mtu).map_err(|_| {
-        Error::invalid(
-            Op::SetMtu,
-            ErrorKind::InvalidInput,
-            Detail::Len { len: mtu as usize, limit: c_int::MAX as usize },
-        )
-        .on(name)
-    })?;
+    let value = crate::interface::mtu_as_c_int(name, mtu)?;
     let mut ifr = bsd::ifreq_with_mtu(name, value);
     // SAFETY: SIOCSIFMTU takes a `struct ifreq *` (sys/sockio.h).
     unsafe { ioctl_on(Op::SetMtu, sys::AF_INET, sys::SIOCSIFMTU, &mut ifr) }
