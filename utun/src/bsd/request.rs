@@ -88,10 +88,10 @@ pub(crate) fn ifreq_with_addr(name: InterfaceName, addr: Ipv4Addr) -> apple::ifr
 
 /// The MTU the kernel wrote into an `ifreq` (`SIOCGIFMTU`).
 pub(crate) fn ifreq_mtu(ifr: &apple::ifreq) -> c_int {
-    // SAFETY: every member of the `ifr_ifru` union is plain data (integers,
-    // arrays of them, a pointer-sized integer), so reading its first `int`
-    // is valid whichever member was written, and the union is always fully
-    // initialised (the builders start from a zeroed `Default`).
+    // Every member of the `ifr_ifru` union is plain data (integers, arrays of
+    // them, a pointer-sized integer), and the builders start from a zeroed
+    // `Default`, so the union is always fully initialised.
+    // SAFETY: reading an `int` of a fully initialised plain-data union.
     unsafe { ifr.ifr_ifru.ifru_mtu }
 }
 

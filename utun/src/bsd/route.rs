@@ -545,6 +545,15 @@ fn read_rt_msghdr(msg: &[u8]) -> Option<apple::rt_msghdr> {
     Some(h)
 }
 
+/// The `rtm_pid` and `rtm_seq` of a routing message, read straight from the
+/// header (no other check): lets a reader tell whether a message it cannot
+/// parse was the answer to its own request or someone else's business.
+pub(crate) fn sender_and_seq(buf: &[u8]) -> Option<(i32, i32)> {
+    let pid = super::bytes::get::<i32>(buf, std::mem::offset_of!(apple::rt_msghdr, rtm_pid))?;
+    let seq = super::bytes::get::<i32>(buf, std::mem::offset_of!(apple::rt_msghdr, rtm_seq))?;
+    Some((pid, seq))
+}
+
 /// Parses one routing message from the start of `buf` (one `read` of a
 /// routing socket). Checks `rtm_msglen` against the buffer (bytes after it
 /// are left alone: see [`RouteReply::msglen`]), `rtm_version`, that the type

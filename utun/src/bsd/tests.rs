@@ -48,11 +48,11 @@ fn encode(kind: RtmKind, route: &Route, seq: i32) -> Vec<u8> {
 
 /// The raw bytes of a request struct built by `request.rs`.
 fn raw_bytes<T: Copy>(value: &T) -> Vec<u8> {
-    // SAFETY: only used on the bindgen request structs (sockaddr_ctl,
-    // ctl_info, ifreq, ifaliasreq, in6_aliasreq, in6_ifreq, sockaddr_*),
-    // none of which has padding (the C goldens' sizeof equals the length
-    // compared), and whose unions start zero-filled, so every byte is
-    // initialised; `value` is a live reference of `size_of::<T>()` bytes.
+    // Only used on the bindgen request structs (sockaddr_ctl, ctl_info,
+    // ifreq, ifaliasreq, in6_aliasreq, in6_ifreq, sockaddr_*), none of which
+    // has padding (the C goldens' sizeof equals the length compared), and
+    // whose unions start zero-filled, so every byte is initialised.
+    // SAFETY: `value` is a live reference to `size_of::<T>()` initialised bytes.
     unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }.to_vec()
 }
 
@@ -84,7 +84,7 @@ const char golden_defs = 0;
     "sockaddr_ctl" => r#"
 const struct sockaddr_ctl golden_sockaddr_ctl = {
     .sc_len = sizeof(struct sockaddr_ctl), .sc_family = AF_SYSTEM, .ss_sysaddr = AF_SYS_CONTROL,
-    .sc_id = 0x1234abcd, .sc_unit = 5,
+    .sc_id = 0xabcd, .sc_unit = 5,
 };"#;
     "ctl_info" => r#"
 const struct ctl_info golden_ctl_info = { .ctl_name = UTUN_CONTROL_NAME };"#;
@@ -412,7 +412,7 @@ macro_rules! golden_tests {
 // --------------------------------------------------------- golden tests
 
 golden_tests! {
-    golden_sockaddr_ctl: "sockaddr_ctl" => raw_bytes(&sockaddr_ctl(0x1234_abcd, 5));
+    golden_sockaddr_ctl: "sockaddr_ctl" => raw_bytes(&sockaddr_ctl(0xabcd, 5));
     golden_ctl_info_for_utun: "ctl_info" => raw_bytes(&ctl_info_for_utun());
     golden_ifreq_name: "ifreq_name" => raw_bytes(&ifreq(utun4()));
     golden_ifreq_mtu: "ifreq_mtu" => raw_bytes(&ifreq_with_mtu(utun4(), 1380));

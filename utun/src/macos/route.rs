@@ -58,13 +58,13 @@ impl RouteSocket {
         // The kernel refuses a bad request in write() itself (EEXIST, ESRCH,
         // ENETUNREACH, EPERM...); the errno says why.
         self.write(msg).map_err(|e| Error::os(op, e))?;
-        let _ = self.fd.as_fd();
         let mut buf = vec![0u8; 2048];
         loop {
             let n = self.read(&mut buf).map_err(|e| Error::os(op, e))?;
             let reply = match bsd::parse_route_message(&buf[..n]) {
                 Ok(reply) => reply,
-                Err(e) if e.is_other_message() => continue,
+                // Someone else's message, of a kind or shape we do not read.
+                Err(e) if e.is_other_message() || bsd::sender_and_seq(&buf[..n]) != Some((self.pid, seq)) => continue,
                 Err(e) => return Err(e.into_error(op)),
             };
             if !reply.is_reply_to(seq, self.pid) {
