@@ -16,10 +16,11 @@ use crate::macos::device as imp;
 /// A utun (macOS) or tun (Linux) device.
 ///
 /// [`send`](Device::send) and [`recv`](Device::recv) take and give plain IPv4
-/// and IPv6 packets on both OSes; the 4-byte header each kernel puts in front
-/// of a packet (the protocol family on macOS, `struct tun_pi` on Linux) is
-/// written and checked by this type, in a separate buffer (`writev`/`readv`),
-/// so packets are never copied and nothing is allocated per packet.
+/// and IPv6 packets on both OSes. On macOS the 4-byte protocol-family header
+/// the kernel puts in front of a packet is written and checked by this type,
+/// in a separate buffer (`writev`/`recvmsg`); on Linux the device has no such
+/// header (`IFF_NO_PI`): one `write` or `read` per packet. Either way packets
+/// are never copied and nothing is allocated per packet.
 ///
 /// The descriptor is close-on-exec and owned: dropping the device closes it,
 /// which removes the interface.
@@ -78,6 +79,7 @@ impl Device {
     /// Writes one IPv4 or IPv6 packet; returns its length. The IP version
     /// nibble chooses the header; an empty, cut-short, unknown-version or
     /// over-long packet is a typed error and nothing is written.
+    #[inline(always)]
     pub fn send(&self, packet: &[u8]) -> Result<usize, Error> {
         imp::send(self.fd.as_fd(), packet).map_err(|e| e.on(self.name))
     }
@@ -85,6 +87,7 @@ impl Device {
     /// Reads one packet into `buf`; returns its length. A packet larger than
     /// `buf` is an [`ErrorKind::BufferTooSmall`](crate::ErrorKind::BufferTooSmall)
     /// error (the kernel has dropped it), never a truncated packet.
+    #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
         imp::recv(self.fd.as_fd(), buf).map_err(|e| e.on(self.name))
     }

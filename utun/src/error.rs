@@ -126,7 +126,8 @@ pub(crate) enum Detail {
     },
     /// The IP version nibble of a packet.
     Version(u8),
-    /// The family in a received packet's 4-byte header.
+    /// The family in a received packet's 4-byte header (macOS).
+    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
     Family(u32),
 }
 

@@ -14,6 +14,8 @@ pub mod name;
 pub mod net;
 pub mod packet;
 pub mod routes;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub(crate) mod unix;
 
 #[cfg(any(target_os = "macos", test))]

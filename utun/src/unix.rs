@@ -2,13 +2,29 @@
 //! function. Callers turn `io::Error` into the crate's typed error.
 
 use std::ffi::c_int;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use crate::name::InterfaceName;
 
 /// Retries a call interrupted by a signal.
+#[inline]
 fn retry(mut call: impl FnMut() -> isize) -> io::Result<usize> {
+    let n = call();
+    if n >= 0 {
+        return Ok(n as usize);
+    }
+    retry_failed(call)
+}
+
+/// The rest of [`retry`] once a call failed: out of the success path's way.
+#[cold]
+#[inline(never)]
+fn retry_failed(mut call: impl FnMut() -> isize) -> io::Result<usize> {
+    let err = io::Error::last_os_error();
+    if err.kind() != io::ErrorKind::Interrupted {
+        return Err(err);
+    }
     loop {
         let n = call();
         if n >= 0 {
@@ -22,6 +38,7 @@ fn retry(mut call: impl FnMut() -> isize) -> io::Result<usize> {
 }
 
 /// `writev` of a header and a body: one datagram, no copy.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 pub(crate) fn writev2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Result<usize> {
     let iov = [IoSlice::new(head), IoSlice::new(body)];
     // SAFETY: `IoSlice` is ABI-compatible with `struct iovec`; both slices
@@ -29,13 +46,20 @@ pub(crate) fn writev2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Resul
     retry(|| unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr().cast(), iov.len() as c_int) })
 }
 
-/// `readv` into a header and a body.
+/// `write` of one buffer: one datagram, no copy.
 #[cfg_attr(target_os = "macos", allow(dead_code))]
-pub(crate) fn readv2(fd: BorrowedFd<'_>, head: &mut [u8], body: &mut [u8]) -> io::Result<usize> {
-    let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
-    // SAFETY: `IoSliceMut` is ABI-compatible with `struct iovec`; both buffers
-    // are writable, outlive the call, and the count matches the array.
-    retry(|| unsafe { libc::readv(fd.as_raw_fd(), iov.as_mut_ptr().cast(), iov.len() as c_int) })
+#[inline]
+pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is readable for `buf.len()` bytes and outlives the call.
+    retry(|| unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) })
+}
+
+/// `read` into one buffer.
+#[cfg_attr(target_os = "macos", allow(dead_code))]
+#[inline]
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for `buf.len()` bytes and outlives the call.
+    retry(|| unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
 }
 
 fn fcntl_flags(fd: BorrowedFd<'_>) -> io::Result<c_int> {
@@ -125,7 +149,7 @@ pub(crate) unsafe fn ioctl_with<T>(fd: BorrowedFd<'_>, request: std::ffi::c_ulon
 /// message flags (`MSG_TRUNC` when it did not fit).
 #[cfg(target_os = "macos")]
 pub(crate) fn recvmsg2(fd: BorrowedFd<'_>, head: &mut [u8], body: &mut [u8]) -> io::Result<(usize, c_int)> {
-    let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
+    let mut iov = [io::IoSliceMut::new(head), io::IoSliceMut::new(body)];
     // SAFETY: an all-zero msghdr is valid (no name, no control data).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = iov.as_mut_ptr().cast();

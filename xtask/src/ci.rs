@@ -22,18 +22,26 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
     step("cargo fmt --check", cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
     for target in CLIPPY_TARGETS {
         step(
-            &format!("clippy ({target})"),
+            &format!("clippy --all-features ({target})"),
             cargo()
                 .current_dir(root)
-                .args(["clippy", "--workspace", "--all-targets", "--target", target])
+                .args(["clippy", "--workspace", "--all-targets", "--all-features", "--target", target])
                 .args(["--", "-D", "warnings"]),
         )?;
     }
     step(
         "cargo test --workspace (UTUN_E2E_REQUIRED=1: the end-to-end tests must run, not be ignored)",
-        cargo().current_dir(root).args(["test", "--workspace"]).env("UTUN_E2E_REQUIRED", "1"),
+        cargo().current_dir(root).args(["test", "--workspace", "--all-features"]).env("UTUN_E2E_REQUIRED", "1"),
+    )?;
+    step(
+        "the tests that need root and are #[ignore]d on a plain cargo test (the tokio device)",
+        cargo().current_dir(root).args(["test", "-p", "utun", "--all-features", "--lib", "--", "--ignored"]),
     )?;
     step("the demo (cargo xtask demo)", cargo().current_dir(root).args(["xtask", "demo"]))?;
+    step(
+        "the benchmarks, smoke run (cargo xtask bench --smoke)",
+        cargo().current_dir(root).args(["xtask", "bench", "--smoke"]),
+    )?;
     for target in ["aarch64-apple-darwin", "x86_64-apple-darwin"] {
         step(
             &format!("Mach-O link of the examples for {target} (cargo zigbuild)"),

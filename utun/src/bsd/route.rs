@@ -548,6 +548,7 @@ fn read_rt_msghdr(msg: &[u8]) -> Option<apple::rt_msghdr> {
 /// The `rtm_pid` and `rtm_seq` of a routing message, read straight from the
 /// header (no other check): lets a reader tell whether a message it cannot
 /// parse was the answer to its own request or someone else's business.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 pub(crate) fn sender_and_seq(buf: &[u8]) -> Option<(i32, i32)> {
     let pid = super::bytes::get::<i32>(buf, std::mem::offset_of!(apple::rt_msghdr, rtm_pid))?;
     let seq = super::bytes::get::<i32>(buf, std::mem::offset_of!(apple::rt_msghdr, rtm_seq))?;
