@@ -13,9 +13,9 @@ pub enum IpVersion {
 }
 
 /// Fixed IPv4 header length (no options).
-const V4_HEADER: usize = 20;
+pub(crate) const V4_HEADER: usize = 20;
 /// Fixed IPv6 header length.
-const V6_HEADER: usize = 40;
+pub(crate) const V6_HEADER: usize = 40;
 /// The largest IPv4 packet: its 16-bit total-length field.
 const V4_MAX: usize = u16::MAX as usize;
 /// The largest IPv6 packet without jumbograms: header plus 16-bit payload length.
@@ -37,12 +37,7 @@ pub fn check_outgoing(packet: &[u8]) -> Result<IpVersion, Error> {
     if len < V4_HEADER {
         return check_outgoing_in_full(packet);
     }
-    let version = packet[0] >> 4;
-    let v6 = usize::from(version == 6);
-    // IPv4's total length is at 2..4; IPv6's payload length at 4..6, and
-    // leaves out the 40-byte header. Arithmetic, not branches.
-    let at = 2 + 2 * v6;
-    let total = usize::from(u16::from_be_bytes([packet[at], packet[at + 1]])) + V6_HEADER * v6;
+    let (version, v6, total) = stated_len(packet);
     let max = V4_MAX + (V6_MAX - V4_MAX) * v6;
     // No separate header-length test: IPv4's 20 bytes are there (above), and
     // an IPv6 `total` is at least its 40-byte header.
@@ -51,6 +46,20 @@ pub fn check_outgoing(packet: &[u8]) -> Result<IpVersion, Error> {
         return check_outgoing_in_full(packet);
     }
     Ok(if v6 == 1 { IpVersion::V6 } else { IpVersion::V4 })
+}
+
+/// The version nibble, whether it is 6 (as 0 or 1), and the length the IP
+/// header states, for a packet of at least [`V4_HEADER`] bytes (the caller
+/// checks). IPv4's total length is at 2..4; IPv6's payload length at 4..6,
+/// and leaves out the 40-byte header. Arithmetic, not branches: this is the
+/// per-packet fast path of both directions.
+#[inline(always)]
+pub(crate) fn stated_len(packet: &[u8]) -> (u8, usize, usize) {
+    let version = packet[0] >> 4;
+    let v6 = usize::from(version == 6);
+    let at = 2 + 2 * v6;
+    let total = usize::from(u16::from_be_bytes([packet[at], packet[at + 1]])) + V6_HEADER * v6;
+    (version, v6, total)
 }
 
 /// [`check_outgoing`], every case, with the reason for a refusal.

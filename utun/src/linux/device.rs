@@ -21,7 +21,7 @@ use utun_sys as sys;
 
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
-use crate::packet;
+use crate::packet::{self, V4_HEADER, V6_HEADER};
 
 /// `IFF_TUN | IFF_NO_PI` as the `short` `ifr_flags` holds (checked at compile time).
 const TUN_FLAGS: c_short = {
@@ -99,15 +99,10 @@ fn check_incoming(packet: &[u8], capacity: usize) -> Result<(), Error> {
     // The common case with two branches (see `packet::check_outgoing`);
     // anything else goes to the full check, which says why.
     let n = packet.len();
-    if n < 20 {
+    if n < V4_HEADER {
         return check_incoming_in_full(packet, capacity);
     }
-    let version = packet[0] >> 4;
-    let v6 = usize::from(version == 6);
-    // IPv4's total length is at 2..4; IPv6's payload length at 4..6, and
-    // leaves out the 40-byte header. Arithmetic, not a branch.
-    let at = 2 + 2 * v6;
-    let total = usize::from(u16::from_be_bytes([packet[at], packet[at + 1]])) + V6_HEADER * v6;
+    let (version, v6, total) = packet::stated_len(packet);
     if !(((version == 4) | (v6 == 1)) & (total <= n)) {
         return check_incoming_in_full(packet, capacity);
     }
@@ -145,9 +140,6 @@ fn check_incoming_in_full(packet: &[u8], capacity: usize) -> Result<(), Error> {
     }
     Ok(())
 }
-
-/// The fixed IPv6 header, which its payload-length field leaves out.
-const V6_HEADER: usize = 40;
 
 #[cfg(test)]
 mod tests {
