@@ -46,20 +46,31 @@ pub(crate) fn writev2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Resul
     retry(|| unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr().cast(), iov.len() as c_int) })
 }
 
-/// `write` of one buffer: one datagram, no copy.
-#[cfg_attr(target_os = "macos", allow(dead_code))]
+/// `write` of one buffer: one datagram, no copy. A direct system call
+/// (rustix): glibc's `write` is a cancellation point, and in a process with
+/// more than one thread it switches asynchronous cancellation on and off
+/// around the call, two calls and two atomic operations per packet.
+#[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is readable for `buf.len()` bytes and outlives the call.
-    retry(|| unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) })
+    loop {
+        match rustix::io::write(fd, buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            done => return done.map_err(io::Error::from),
+        }
+    }
 }
 
-/// `read` into one buffer.
-#[cfg_attr(target_os = "macos", allow(dead_code))]
+/// `read` into one buffer: a direct system call, as [`write`].
+#[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is writable for `buf.len()` bytes and outlives the call.
-    retry(|| unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
+    loop {
+        match rustix::io::read(fd, &mut *buf) {
+            Err(rustix::io::Errno::INTR) => continue,
+            done => return done.map_err(io::Error::from),
+        }
+    }
 }
 
 fn fcntl_flags(fd: BorrowedFd<'_>) -> io::Result<c_int> {
