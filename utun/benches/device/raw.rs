@@ -19,6 +19,23 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
 }
 
+/// `write(2)` as a direct system call (rustix's linux_raw backend: the
+/// `syscall` instruction inline, no glibc wrapper), as `utun` makes it on Linux.
+#[inline]
+pub fn write_direct(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `fd` is one of the benchmark's open tun descriptors, open for the whole call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    rustix::io::write(fd, buf).map_err(io::Error::from)
+}
+
+/// `read(2)` as a direct system call (see [`write_direct`]).
+#[inline]
+pub fn read_direct(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `fd` is one of the benchmark's open tun descriptors, open for the whole call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    rustix::io::read(fd, buf).map_err(io::Error::from)
+}
+
 /// `poll(2)` on one descriptor for `events`, without a timeout.
 pub fn wait(fd: RawFd, events: libc::c_short) -> io::Result<()> {
     let mut pfd = libc::pollfd { fd, events, revents: 0 };

@@ -22,6 +22,13 @@ pub enum Variant {
     RawBlocking,
     /// `utun::Device::send`/`recv`.
     UtunSync,
+    /// The blocking loop with direct system calls (rustix) instead of
+    /// glibc's `read`/`write`: how utun makes them on Linux. Context, not a
+    /// target's baseline: it shows how much of a difference to the raw loop
+    /// is the system-call path rather than utun's own work.
+    RawDirect,
+    /// The non-blocking loop (`poll` on `EAGAIN`) with direct system calls.
+    RawDirectNonblocking,
     /// `libc::write`/`libc::read` on non-blocking descriptors, `poll` on
     /// `EAGAIN`: what an async runtime can at best do.
     RawNonblocking,
@@ -41,11 +48,13 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, in the order tables list them.
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 9] = [
         Variant::RawBlocking,
+        Variant::RawDirect,
         Variant::UtunSync,
         Variant::TunRsSync,
         Variant::RawNonblocking,
+        Variant::RawDirectNonblocking,
         Variant::RawEpoll,
         Variant::UtunTokio,
         Variant::TunRsTokio,
@@ -56,6 +65,8 @@ impl Variant {
         match self {
             Variant::RawBlocking => "raw read/write, blocking",
             Variant::UtunSync => "utun::Device",
+            Variant::RawDirect => "raw, blocking, direct system calls",
+            Variant::RawDirectNonblocking => "raw, non-blocking + poll, direct system calls",
             Variant::RawNonblocking => "raw read/write, non-blocking + poll",
             Variant::RawEpoll => "raw read/write, non-blocking + epoll",
             Variant::UtunTokio => "utun::tokio::AsyncDevice",
@@ -69,6 +80,8 @@ impl Variant {
         match self {
             Variant::RawBlocking => "raw_blocking",
             Variant::UtunSync => "utun_sync",
+            Variant::RawDirect => "raw_direct",
+            Variant::RawDirectNonblocking => "raw_direct_nonblocking",
             Variant::RawNonblocking => "raw_nonblocking",
             Variant::RawEpoll => "raw_epoll",
             Variant::UtunTokio => "utun_tokio",
@@ -80,10 +93,12 @@ impl Variant {
     /// The raw loop this variant is compared with.
     pub fn baseline(self) -> Variant {
         match self {
-            Variant::RawBlocking | Variant::UtunSync | Variant::TunRsSync => Variant::RawBlocking,
-            Variant::RawNonblocking | Variant::RawEpoll | Variant::UtunTokio | Variant::TunRsTokio => {
-                Variant::RawNonblocking
-            }
+            Variant::RawBlocking | Variant::RawDirect | Variant::UtunSync | Variant::TunRsSync => Variant::RawBlocking,
+            Variant::RawNonblocking
+            | Variant::RawDirectNonblocking
+            | Variant::RawEpoll
+            | Variant::UtunTokio
+            | Variant::TunRsTokio => Variant::RawNonblocking,
         }
     }
 }
@@ -93,6 +108,10 @@ impl Variant {
 enum Mode {
     /// Blocking descriptors.
     Blocking,
+    /// Blocking descriptors, direct system calls.
+    BlockingDirect,
+    /// Non-blocking, `poll` on `EAGAIN`, direct system calls.
+    PollDirect,
     /// Non-blocking, `poll` on `EAGAIN`.
     Poll,
     /// Non-blocking and registered with epoll, `epoll_wait` on `EAGAIN`.
@@ -168,6 +187,8 @@ impl Bench {
         let sample = match variant {
             Variant::RawBlocking => self.raw(job, counter, Mode::Blocking),
             Variant::RawNonblocking => self.raw(job, counter, Mode::Poll),
+            Variant::RawDirect => self.raw(job, counter, Mode::BlockingDirect),
+            Variant::RawDirectNonblocking => self.raw(job, counter, Mode::PollDirect),
             Variant::RawEpoll => self.raw(job, counter, Mode::Epoll),
             Variant::UtunSync => self.utun_sync(job, counter),
             Variant::UtunTokio => self.utun_tokio(job, counter),
@@ -185,7 +206,7 @@ impl Bench {
         let (a, b) = (a.as_raw_fd(), b.as_raw_fd());
         let mut buf = vec![0u8; 2048];
         let epoll = raw::Epoll::new()?;
-        if mode != Mode::Blocking {
+        if !matches!(mode, Mode::Blocking | Mode::BlockingDirect) {
             raw::set_nonblocking(a, true)?;
             raw::set_nonblocking(b, true)?;
         }
@@ -194,9 +215,11 @@ impl Bench {
             epoll.add(b)?;
         }
         let run = |n: usize, buf: &mut [u8]| match mode {
-            Mode::Blocking => raw_blocking_loop(a, b, job.packet, buf, n),
-            Mode::Poll => raw_nonblocking_loop(a, b, job.packet, buf, n, raw::wait),
-            Mode::Epoll => raw_nonblocking_loop(a, b, job.packet, buf, n, |_, _| epoll.wait()),
+            Mode::Blocking => raw_blocking_loop::<false>(a, b, job.packet, buf, n),
+            Mode::BlockingDirect => raw_blocking_loop::<true>(a, b, job.packet, buf, n),
+            Mode::Poll => raw_nonblocking_loop::<false>(a, b, job.packet, buf, n, raw::wait),
+            Mode::PollDirect => raw_nonblocking_loop::<true>(a, b, job.packet, buf, n, raw::wait),
+            Mode::Epoll => raw_nonblocking_loop::<false>(a, b, job.packet, buf, n, |_, _| epoll.wait()),
         };
         run(job.warmup, &mut buf)?;
         let window = Window::open(counter)?;
@@ -294,11 +317,23 @@ fn wrong_length(got: usize, want: usize) -> anyhow::Error {
     anyhow::anyhow!("read a {got}-byte packet where a {want}-byte one was forwarded (a stray packet?)")
 }
 
-fn raw_blocking_loop(a: RawFd, b: RawFd, frame: &[u8], buf: &mut [u8], n: usize) -> Result<()> {
+/// `write(2)` through glibc, or as a direct system call when `DIRECT`.
+#[inline(always)]
+fn write<const DIRECT: bool>(fd: RawFd, buf: &[u8]) -> std::io::Result<usize> {
+    if DIRECT { raw::write_direct(fd, buf) } else { raw::write(fd, buf) }
+}
+
+/// `read(2)` through glibc, or as a direct system call when `DIRECT`.
+#[inline(always)]
+fn read<const DIRECT: bool>(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> {
+    if DIRECT { raw::read_direct(fd, buf) } else { raw::read(fd, buf) }
+}
+
+fn raw_blocking_loop<const DIRECT: bool>(a: RawFd, b: RawFd, frame: &[u8], buf: &mut [u8], n: usize) -> Result<()> {
     for _ in 0..n {
-        let w = raw::write(a, black_box(frame))?;
+        let w = write::<DIRECT>(a, black_box(frame))?;
         ensure!(w == frame.len(), "short write");
-        let r = raw::read(b, buf)?;
+        let r = read::<DIRECT>(b, buf)?;
         if r != frame.len() {
             return Err(wrong_length(r, frame.len()));
         }
@@ -307,7 +342,7 @@ fn raw_blocking_loop(a: RawFd, b: RawFd, frame: &[u8], buf: &mut [u8], n: usize)
 }
 
 /// The non-blocking loop; `wait(fd, events)` waits after `EAGAIN`.
-fn raw_nonblocking_loop(
+fn raw_nonblocking_loop<const DIRECT: bool>(
     a: RawFd,
     b: RawFd,
     frame: &[u8],
@@ -317,14 +352,14 @@ fn raw_nonblocking_loop(
 ) -> Result<()> {
     for _ in 0..n {
         let w = loop {
-            match raw::write(a, black_box(frame)) {
+            match write::<DIRECT>(a, black_box(frame)) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => wait(a, libc::POLLOUT)?,
                 other => break other?,
             }
         };
         ensure!(w == frame.len(), "short write");
         let r = loop {
-            match raw::read(b, buf) {
+            match read::<DIRECT>(b, buf) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => wait(b, libc::POLLIN)?,
                 other => break other?,
             }
