@@ -109,7 +109,13 @@ pub(crate) const RELEASE_AFTER: u32 = 64;
 /// and a busy one at most two system calls per 64 packets instead of a
 /// callback per packet. Registering again sees readiness that arrived in
 /// between (epoll and kqueue report a descriptor that is already ready), so
-/// no wake-up is lost.
+/// no wake-up is lost. [`is_registered`](AsyncDevice::is_registered) tells
+/// which state it is in.
+///
+/// Registering again happens where the waiting call runs, with that
+/// runtime's reactor: a [`recv`](AsyncDevice::recv) or
+/// [`send`](AsyncDevice::send) that has to wait panics outside a tokio
+/// runtime, as [`new`](AsyncDevice::new) does.
 ///
 /// # Scheduling
 ///
@@ -161,6 +167,11 @@ impl AsyncDevice {
     /// (the kernel has dropped it), never a truncated packet.
     ///
     /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
+    ///
+    /// # Panics
+    ///
+    /// When it has to wait outside a tokio runtime (see
+    /// [Reactor registration](AsyncDevice#reactor-registration)).
     pub async fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
         match self.device.recv(buf) {
             Err(e) if e.is_would_block() => {}
@@ -178,6 +189,11 @@ impl AsyncDevice {
     /// the kernel has no room for it. Errors as [`Device::send`].
     ///
     /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
+    ///
+    /// # Panics
+    ///
+    /// When it has to wait outside a tokio runtime (see
+    /// [Reactor registration](AsyncDevice#reactor-registration)).
     pub async fn send(&self, packet: &[u8]) -> Result<usize, Error> {
         match self.device.send(packet) {
             Err(e) if e.is_would_block() => {}
