@@ -6,8 +6,9 @@
 //!
 //! Each call tries the system call first and waits for readiness only when
 //! the kernel answers that it would block, so a packet that is already
-//! waiting costs one `read` (`recvmsg` on macOS) and nothing else: no
-//! allocation, no `epoll_wait`/`kevent`.
+//! waiting costs one `read` (`recvmsg` on macOS): no allocation, no
+//! `epoll_wait`/`kevent`. (The 64th such read in a row also takes a lock and
+//! leaves the reactor: see [`AsyncDevice`]'s *Reactor registration*.)
 //!
 //! The calls take `&self`: one device serves several tasks at once, for
 //! example a reader task and a writer task sharing it through an
@@ -50,6 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ::tokio::io::Interest;
 use ::tokio::io::unix::AsyncFd;
+use ::tokio::runtime::Handle;
 
 use crate::device::Device;
 use crate::error::{Error, Op};
@@ -112,10 +114,13 @@ pub(crate) const RELEASE_AFTER: u32 = 64;
 /// no wake-up is lost. [`is_registered`](AsyncDevice::is_registered) tells
 /// which state it is in.
 ///
-/// Registering again happens where the waiting call runs, with that
-/// runtime's reactor: a [`recv`](AsyncDevice::recv) or
-/// [`send`](AsyncDevice::send) that has to wait panics outside a tokio
-/// runtime, as [`new`](AsyncDevice::new) does.
+/// # Runtime
+///
+/// Like tokio's own I/O types, the device belongs to the runtime it was
+/// made in ([`new`](AsyncDevice::new)): it registers again with that
+/// runtime's reactor, wherever the waiting call runs, and that runtime must
+/// be running for a wait to end. Once it has shut down, a call that has to
+/// wait fails with an error.
 ///
 /// # Scheduling
 ///
@@ -134,7 +139,8 @@ pub struct AsyncDevice {
 
 impl AsyncDevice {
     /// Puts `device` in non-blocking mode and registers it with the tokio
-    /// reactor of the current runtime. On failure the device is dropped
+    /// reactor of the current runtime, which it then belongs to (see
+    /// [Runtime](AsyncDevice#runtime)). On failure the device is dropped
     /// (closed).
     ///
     /// # Panics
@@ -143,7 +149,7 @@ impl AsyncDevice {
     /// its I/O driver (`enable_io`), as [`AsyncFd::register`] does.
     pub fn new(device: Device) -> Result<AsyncDevice, Error> {
         device.set_nonblocking(true)?;
-        let reactor = Reactor::new();
+        let reactor = Reactor::new(Handle::current());
         drop(reactor.hold(&device)?);
         Ok(AsyncDevice { reactor, device })
     }
@@ -155,6 +161,12 @@ impl AsyncDevice {
 
     /// Deregisters the device from the reactor and returns it. It stays in
     /// non-blocking mode ([`Device::set_nonblocking`] switches it back).
+    ///
+    /// A `recv` or `send` future that was waiting and was leaked
+    /// ([`mem::forget`](std::mem::forget)) instead of dropped keeps the
+    /// registration alive: the descriptor then stays in the reactor's set,
+    /// and registering it again (another [`AsyncDevice::new`]) fails with
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists).
     pub fn into_inner(self) -> Device {
         let AsyncDevice { reactor, device } = self;
         drop(reactor);
@@ -167,11 +179,6 @@ impl AsyncDevice {
     /// (the kernel has dropped it), never a truncated packet.
     ///
     /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
-    ///
-    /// # Panics
-    ///
-    /// When it has to wait outside a tokio runtime (see
-    /// [Reactor registration](AsyncDevice#reactor-registration)).
     pub async fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
         match self.device.recv(buf) {
             Err(e) if e.is_would_block() => {}
@@ -189,11 +196,6 @@ impl AsyncDevice {
     /// the kernel has no room for it. Errors as [`Device::send`].
     ///
     /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
-    ///
-    /// # Panics
-    ///
-    /// When it has to wait outside a tokio runtime (see
-    /// [Reactor registration](AsyncDevice#reactor-registration)).
     pub async fn send(&self, packet: &[u8]) -> Result<usize, Error> {
         match self.device.send(packet) {
             Err(e) if e.is_would_block() => {}
@@ -260,6 +262,8 @@ impl AsRawFd for Fd {
 /// and every drop of a clone of the registration, happens under the mutex,
 /// so that a registration is gone (deregistered) before another is made.
 struct Reactor {
+    /// The runtime whose reactor the device registers with.
+    runtime: Handle,
     state: Mutex<State>,
     /// `recv`s in a row that found a packet waiting, up to [`RELEASE_AFTER`].
     streak: AtomicU32,
@@ -273,25 +277,30 @@ struct State {
 }
 
 impl Reactor {
-    fn new() -> Reactor {
-        Reactor { state: Mutex::new(State { fd: None, wanted: false }), streak: AtomicU32::new(0) }
+    fn new(runtime: Handle) -> Reactor {
+        Reactor { runtime, state: Mutex::new(State { fd: None, wanted: false }), streak: AtomicU32::new(0) }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // Nothing panics while the lock is held; should it, the state is
-        // still consistent.
+        // Registering panics on a runtime built without its I/O driver; the
+        // state a panic leaves behind is consistent, so a poisoned lock is
+        // still good.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The registration for a call about to wait, made if there is none.
     fn hold(&self, device: &Device) -> Result<Held<'_>, Error> {
-        self.streak.store(0, Ordering::Relaxed);
         let mut state = self.lock();
         state.wanted = true;
+        // After `wanted`, under the lock: a `found_ready` that raced this
+        // call either released before it (and this call registers again) or
+        // releases after this reset (and the streak starts over), never
+        // leaving a wanted registration with a full streak.
+        self.streak.store(0, Ordering::Relaxed);
         let fd = match &state.fd {
             Some(fd) => Arc::clone(fd),
             None => {
-                let fd = Arc::new(register(device)?);
+                let fd = Arc::new(register(device, &self.runtime)?);
                 state.fd = Some(Arc::clone(&fd));
                 fd
             }
@@ -349,11 +358,12 @@ impl Drop for Held<'_> {
     }
 }
 
-/// Registers the device's descriptor with the reactor of the current runtime.
-fn register(device: &Device) -> Result<AsyncFd<Fd>, Error> {
+/// Registers the device's descriptor with the reactor of `runtime`.
+fn register(device: &Device, runtime: &Handle) -> Result<AsyncFd<Fd>, Error> {
     let fd = Fd(device.as_fd().as_raw_fd());
-    // SAFETY: the descriptor stays open and the same while the registration
-    // lives: `AsyncDevice` drops its `Reactor` (every clone) before `Device` closes it.
+    let _in_runtime = runtime.enter();
+    // SAFETY: the descriptor stays open and the same while the registration lives: `AsyncDevice`
+    // drops its `Reactor` and every clone before `Device` closes it (a leaked clone is never used).
     let registered = unsafe { AsyncFd::register_with_interest(fd, INTEREST) };
     registered.map_err(|e| {
         let (_fd, err) = e.into_parts();
@@ -456,17 +466,45 @@ mod tests {
     /// kernel lists them in /proc/self/fdinfo (a `tfd:` line per target).
     fn in_an_epoll_set(fd: i32) -> bool {
         let fds = std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd");
-        fds.filter_map(Result::ok).any(|entry| {
-            let is_epoll = std::fs::read_link(entry.path()).is_ok_and(|t| t.as_os_str() == "anon_inode:[eventpoll]");
-            let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", entry.file_name().to_string_lossy()));
-            is_epoll
-                && info.is_ok_and(|info| {
+        fds.filter_map(Result::ok)
+            .filter(|entry| std::fs::read_link(entry.path()).is_ok_and(|t| t.as_os_str() == "anon_inode:[eventpoll]"))
+            .any(|epoll| {
+                let info =
+                    std::fs::read_to_string(format!("/proc/self/fdinfo/{}", epoll.file_name().to_string_lossy()));
+                info.is_ok_and(|info| {
                     info.lines().any(|line| {
                         let mut words = line.split_whitespace();
                         words.next() == Some("tfd:") && words.next() == Some(fd.to_string().as_str())
                     })
                 })
-        })
+            })
+    }
+
+    /// Sends `count` datagrams to the peer (so queued on the device) and
+    /// reads them back with `recv` calls that find each one waiting.
+    fn queue_and_read(dev: &AsyncDevice, socket: &UdpSocket, rt: &Runtime, count: usize) {
+        for i in 0..count {
+            socket.send_to(&(i as u32).to_be_bytes(), (PEER, 9)).expect("sent");
+        }
+        let mut buf = [0u8; 1500];
+        for i in 0..count {
+            let n = rt.block_on(dev.recv(&mut buf)).expect("a queued packet");
+            assert_eq!(&buf[n - 4..n], &(i as u32).to_be_bytes(), "in order, none lost");
+        }
+    }
+
+    /// A `recv` that has to wait, woken by a datagram sent while it waits.
+    fn recv_after_waiting(dev: &AsyncDevice, socket: &UdpSocket, rt: &Runtime) -> Result<usize, crate::Error> {
+        let mut buf = [0u8; 1500];
+        let (n, ()) = rt.block_on(async {
+            ::tokio::join!(::tokio::time::timeout(Duration::from_secs(5), dev.recv(&mut buf)), async {
+                ::tokio::task::yield_now().await;
+                socket.send_to(b"wake", (PEER, 9)).expect("sent");
+            })
+        });
+        let n = n.expect("woken within 5 s")?;
+        assert_eq!(&buf[n - 4..n], b"wake");
+        Ok(n)
     }
 
     /// An IPv4/UDP packet from PEER:9 to `to` carrying `payload` (header
@@ -704,6 +742,78 @@ mod tests {
                         .expect("the reader finished");
                 }
             });
+        });
+    }
+
+    #[test]
+    #[ignore = "needs root and a network namespace: cargo xtask ci runs it with --ignored"]
+    fn a_registration_a_waiting_call_holds_outlives_a_release() {
+        run(|dev, socket, rt| {
+            use std::future::Future as _;
+            use std::task::{Context, Poll, Waker};
+            let fd = dev.as_raw_fd();
+            // A recv that waits (polled once, then left pending) holds the registration.
+            let mut parked_buf = [0u8; 1500];
+            let mut parked = Box::pin(dev.recv(&mut parked_buf));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(parked.as_mut().poll(&mut cx).is_pending(), "nothing queued yet");
+            // Another caller's busy streak releases it, but the waiting call
+            // keeps it registered.
+            queue_and_read(&dev, &socket, rt, super::RELEASE_AFTER as usize);
+            assert!(dev.is_registered() && in_an_epoll_set(fd), "still held by the waiting recv");
+            // A call that now has to wait uses that registration (registering
+            // the descriptor a second time would fail with EEXIST) and is woken.
+            recv_after_waiting(&dev, &socket, rt).expect("woken through the held registration");
+            match parked.as_mut().poll(&mut cx) {
+                Poll::Pending => {}
+                Poll::Ready(result) => panic!("the parked recv got {result:?}; the packet was the other call's"),
+            }
+            drop(parked);
+            assert!(dev.is_registered() && in_an_epoll_set(fd), "wanted by the last wait");
+        });
+    }
+
+    #[test]
+    #[ignore = "needs root and a network namespace: cargo xtask ci runs it with --ignored"]
+    fn registering_again_sees_a_packet_that_came_in_between() {
+        run(|dev, socket, rt| {
+            queue_and_read(&dev, &socket, rt, super::RELEASE_AFTER as usize);
+            assert!(!dev.is_registered(), "released");
+            // A packet arrives while the device is not registered: no epoll
+            // callback runs for it. Registering afterwards must still report it.
+            socket.send_to(b"between", (PEER, 9)).expect("sent");
+            let held = dev.reactor.hold(&dev.device).expect("registered again");
+            let ready =
+                rt.block_on(::tokio::time::timeout(Duration::from_secs(2), held.fd().ready(super::READ_INTEREST)));
+            let ready = ready.expect("readable at once, not after a timeout").expect("no reactor error");
+            assert!(ready.ready().is_readable());
+        });
+    }
+
+    #[test]
+    #[ignore = "needs root and a network namespace: cargo xtask ci runs it with --ignored"]
+    fn the_device_registers_again_with_the_runtime_it_was_made_in() {
+        run(|dev, socket, other| {
+            // Made again in a runtime of its own, used from `other`.
+            let device = dev.into_inner();
+            let home = ::tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build();
+            let home = home.expect("a runtime");
+            let dev = {
+                let _in_home = home.enter();
+                AsyncDevice::new(device).expect("registered")
+            };
+            // Released, then registered again for a wait on `other`: woken,
+            // since `home` is running.
+            queue_and_read(&dev, &socket, other, super::RELEASE_AFTER as usize);
+            assert!(!dev.is_registered());
+            recv_after_waiting(&dev, &socket, other).expect("woken");
+            // Once `home` has shut down, a wait has no reactor to register
+            // with: an error, although `other` is running.
+            drop(home);
+            queue_and_read(&dev, &socket, other, super::RELEASE_AFTER as usize);
+            assert!(!dev.is_registered());
+            let err = recv_after_waiting(&dev, &socket, other).expect_err("home has shut down");
+            assert!(err.to_string().contains("registering with the tokio reactor"), "{err}");
         });
     }
 }
