@@ -154,7 +154,8 @@ impl AsyncDevice {
         Ok(AsyncDevice { reactor, device })
     }
 
-    /// The device.
+    /// The device. Leave it in non-blocking mode: switched back to blocking
+    /// ([`Device::set_nonblocking`]), `recv` would block the runtime's thread.
     pub fn get_ref(&self) -> &Device {
         &self.device
     }
