@@ -9,12 +9,14 @@
 //! utun, and the pings go to its peer, so nothing leaves the machine.
 #![cfg(target_os = "macos")]
 
-use std::net::IpAddr;
+use std::net::{IpAddr, UdpSocket};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
+use utun::tokio::AsyncDevice;
 use utun::{Device, ErrorKind, InterfaceAddress, IpNet, RouteTable, TunBuilder};
 
 #[path = "../../utun/examples/ping_responder/echo.rs"]
@@ -108,5 +110,65 @@ fn ping_is_answered_over_ipv4_and_ipv6() -> Result<()> {
     let served = server.join().map_err(|_| anyhow::anyhow!("responder panicked"))??;
     ensure!(failures.is_empty(), "{}", failures.join("\n"));
     ensure!(served.answered == 20, "answered {}", served.answered);
+    Ok(())
+}
+
+/// Whether `packet` is one of the test's datagrams: IPv4/UDP to 10.0.0.2:9
+/// ending with `tag` and a 4-byte sequence number; returns that number.
+fn tagged(packet: &[u8], tag: &[u8]) -> Option<u32> {
+    let ihl = usize::from(*packet.first()? & 0x0f) * 4;
+    let udp = packet.get(ihl..)?;
+    let to_peer = packet[0] >> 4 == 4 && packet.get(9) == Some(&17) && packet.get(16..20) == Some(&[10, 0, 0, 2]);
+    let seq = udp.len().checked_sub(4).and_then(|at| udp.get(at..))?;
+    let body = udp.get(8..udp.len() - 4)?;
+    (to_peer && udp.get(2..4) == Some(&9u16.to_be_bytes()) && body == tag)
+        .then(|| u32::from_be_bytes([seq[0], seq[1], seq[2], seq[3]]))
+}
+
+#[test]
+#[ignore = "needs root on macOS"]
+fn the_async_device_leaves_kqueue_while_busy_and_answers_ping_after_waiting() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let _in_runtime = runtime.enter();
+    let (device, _cleanup) = builder()?.build()?.into_parts();
+    device.set_max_pending_packets(256)?;
+    let dev = AsyncDevice::new(device)?;
+    ensure!(dev.is_registered());
+    // Datagrams to the peer queue up on the utun before anything reads.
+    let socket = UdpSocket::bind("10.0.0.1:0")?;
+    let tag = b"utun async test";
+    let count = 100u32;
+    for seq in 0..count {
+        socket.send_to(&[&tag[..], &seq.to_be_bytes()].concat(), "10.0.0.2:9")?;
+    }
+    // Read back in order, each found waiting: the device leaves kqueue.
+    let mut buf = [0u8; 1500];
+    let mut next = 0;
+    while next < count {
+        let n = runtime.block_on(tokio::time::timeout(Duration::from_secs(5), dev.recv(&mut buf)));
+        let n = n.context("a queued datagram did not come within 5 s")??;
+        if let Some(seq) = tagged(&buf[..n], tag) {
+            ensure!(seq == next, "datagram {seq} where {next} was due");
+            next += 1;
+        }
+    }
+    ensure!(!dev.is_registered(), "still registered after {count} reads that found a packet waiting");
+    // Nothing queued now: every recv waits (registering with kqueue again)
+    // for the next echo request, and the replies go out through send.
+    let mut ping = Command::new("ping").args(["-c", "3", "-i", "0.2", "-t", "10", "10.0.0.2"]).spawn()?;
+    let answered = runtime.block_on(async {
+        let mut answered = 0;
+        while answered < 3 {
+            let n = tokio::time::timeout(Duration::from_secs(10), dev.recv(&mut buf)).await??;
+            if echo::reply_in_place(&mut buf[..n]) == Some("ICMP") {
+                dev.send(&buf[..n]).await?;
+                answered += 1;
+            }
+        }
+        anyhow::Ok(answered)
+    })?;
+    ensure!(dev.is_registered(), "a recv that waited leaves the device registered");
+    let status = ping.wait()?;
+    ensure!(status.success() && answered == 3, "ping: {status}");
     Ok(())
 }
