@@ -277,6 +277,16 @@ struct State {
     wanted: bool,
 }
 
+impl State {
+    /// Drops (deregisters) the registration if it is not wanted and no
+    /// waiting call holds a clone.
+    fn drop_if_unused(&mut self) {
+        if !self.wanted && self.fd.as_ref().is_some_and(|fd| Arc::strong_count(fd) == 1) {
+            self.fd = None;
+        }
+    }
+}
+
 impl Reactor {
     fn new(runtime: Handle) -> Reactor {
         Reactor { runtime, state: Mutex::new(State { fd: None, wanted: false }), streak: AtomicU32::new(0) }
@@ -330,9 +340,7 @@ impl Reactor {
     fn release(&self) {
         let mut state = self.lock();
         state.wanted = false;
-        if state.fd.as_ref().is_some_and(|fd| Arc::strong_count(fd) == 1) {
-            state.fd = None;
-        }
+        state.drop_if_unused();
     }
 }
 
@@ -353,9 +361,7 @@ impl Drop for Held<'_> {
     fn drop(&mut self) {
         let mut state = self.reactor.lock();
         drop(self.fd.take());
-        if !state.wanted && state.fd.as_ref().is_some_and(|fd| Arc::strong_count(fd) == 1) {
-            state.fd = None;
-        }
+        state.drop_if_unused();
     }
 }
 
