@@ -47,9 +47,10 @@ pub(crate) fn writev2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Resul
 }
 
 /// `write` of one buffer: one datagram, no copy. A direct system call
-/// (rustix): glibc's `write` is a cancellation point, and in a process with
-/// more than one thread it switches asynchronous cancellation on and off
-/// around the call, two calls and two atomic operations per packet.
+/// (rustix): the `syscall` instruction inline in the caller rather than in
+/// glibc's out-of-line wrapper, whose call and return around the system call
+/// cost up to ~100 ns where returns after a system call are slow (measured:
+/// BENCHMARKS.md, "Reading it").
 #[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
