@@ -62,7 +62,7 @@ pub(crate) fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
-/// `read` into one buffer: a direct system call, as [`write`].
+/// `read` into one buffer: a direct system call, as [`write()`].
 #[cfg(target_os = "linux")]
 #[inline]
 pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
