@@ -77,7 +77,7 @@ const INTEREST: Interest = READ_INTEREST.add(WRITE_INTEREST);
 /// After this many `recv`s in a row that found a packet already waiting,
 /// the device leaves the reactor until it next has to wait (see
 /// [the type's documentation](AsyncDevice#reactor-registration)).
-pub(crate) const RELEASE_AFTER: u32 = 64;
+const RELEASE_AFTER: u32 = 64;
 
 /// A [`Device`] for tokio: `recv`/`send` of plain IP packets as futures.
 ///
@@ -138,6 +138,11 @@ pub struct AsyncDevice {
 }
 
 impl AsyncDevice {
+    /// How many `recv`s in a row that found a packet already waiting make
+    /// the device leave the reactor until it next has to wait (see
+    /// [Reactor registration](AsyncDevice#reactor-registration)).
+    pub const RELEASE_AFTER: u32 = RELEASE_AFTER;
+
     /// Puts `device` in non-blocking mode and registers it with the tokio
     /// reactor of the current runtime, which it then belongs to (see
     /// [Runtime](AsyncDevice#runtime)). On failure the device is dropped
@@ -654,14 +659,14 @@ mod tests {
             assert!(dev.is_registered() && in_an_epoll_set(fd), "registered by new");
             let mut buf = [0u8; 1500];
             // Packets already queued: every recv finds one waiting.
-            let queued = super::RELEASE_AFTER as usize + 10;
+            let queued = AsyncDevice::RELEASE_AFTER as usize + 10;
             for i in 0..queued {
                 socket.send_to(&(i as u32).to_be_bytes(), (PEER, 9)).expect("sent");
             }
             for i in 0..queued {
                 let n = rt.block_on(dev.recv(&mut buf)).expect("a queued packet");
                 assert_eq!(&buf[n - 4..n], &(i as u32).to_be_bytes(), "in order, none lost");
-                let left = i + 1 >= super::RELEASE_AFTER as usize;
+                let left = i + 1 >= AsyncDevice::RELEASE_AFTER as usize;
                 assert_eq!(dev.is_registered(), !left, "after {} reads", i + 1);
                 assert_eq!(in_an_epoll_set(fd), !left, "the kernel's epoll set after {} reads", i + 1);
             }
@@ -766,7 +771,7 @@ mod tests {
             assert!(parked.as_mut().poll(&mut cx).is_pending(), "nothing queued yet");
             // Another caller's busy streak releases it, but the waiting call
             // keeps it registered.
-            queue_and_read(&dev, &socket, rt, super::RELEASE_AFTER as usize);
+            queue_and_read(&dev, &socket, rt, AsyncDevice::RELEASE_AFTER as usize);
             assert!(dev.is_registered() && in_an_epoll_set(fd), "still held by the waiting recv");
             // A call that now has to wait uses that registration (registering
             // the descriptor a second time would fail with EEXIST) and is woken.
@@ -784,7 +789,7 @@ mod tests {
     #[ignore = "needs root and a network namespace: cargo xtask ci runs it with --ignored"]
     fn registering_again_sees_a_packet_that_came_in_between() {
         run(|dev, socket, rt| {
-            queue_and_read(&dev, &socket, rt, super::RELEASE_AFTER as usize);
+            queue_and_read(&dev, &socket, rt, AsyncDevice::RELEASE_AFTER as usize);
             assert!(!dev.is_registered(), "released");
             // A packet arrives while the device is not registered: no epoll
             // callback runs for it. Registering afterwards must still report it.
@@ -811,13 +816,13 @@ mod tests {
             };
             // Released, then registered again for a wait on `other`: woken,
             // since `home` is running.
-            queue_and_read(&dev, &socket, other, super::RELEASE_AFTER as usize);
+            queue_and_read(&dev, &socket, other, AsyncDevice::RELEASE_AFTER as usize);
             assert!(!dev.is_registered());
             recv_after_waiting(&dev, &socket, other).expect("woken");
             // Once `home` has shut down, a wait has no reactor to register
             // with: an error, although `other` is running.
             drop(home);
-            queue_and_read(&dev, &socket, other, super::RELEASE_AFTER as usize);
+            queue_and_read(&dev, &socket, other, AsyncDevice::RELEASE_AFTER as usize);
             assert!(!dev.is_registered());
             let err = recv_after_waiting(&dev, &socket, other).expect_err("home has shut down");
             assert!(err.to_string().contains("registering with the tokio reactor"), "{err}");
