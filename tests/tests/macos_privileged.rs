@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use utun::tokio::AsyncDevice;
+use utun::AsyncDevice;
 use utun::{Device, ErrorKind, InterfaceAddress, IpNet, RouteTable, TunBuilder};
 
 #[path = "../../utun/examples/ping_responder/echo.rs"]

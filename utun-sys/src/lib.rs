@@ -41,6 +41,7 @@
     missing_docs,
     clippy::all,
     clippy::pedantic,
+    clippy::undocumented_unsafe_blocks,
     unnecessary_transmutes
 )]
 pub mod apple {
@@ -56,6 +57,7 @@ pub mod apple {
     missing_docs,
     clippy::all,
     clippy::pedantic,
+    clippy::undocumented_unsafe_blocks,
     unnecessary_transmutes
 )]
 pub mod linux {

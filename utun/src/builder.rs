@@ -2,12 +2,13 @@
 //! every step already done undone when a later one fails.
 
 use std::net::IpAddr;
-use std::ops::Deref;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use crate::device::Device;
 use crate::error::{Error, Op};
 use crate::guard::Cleanup;
+use crate::interface::Interface;
 use crate::name::InterfaceName;
 use crate::net::{InterfaceAddress, IpNet, Route};
 
@@ -154,6 +155,14 @@ impl TunBuilder {
 /// A configured device and the guard that undoes its configuration.
 /// Dropping it removes the routes and addresses it added, then closes the
 /// device (which removes the interface).
+///
+/// A `Tun` is not a smart pointer to its [`Device`], so it does not
+/// implement `Deref` (the Rust API guidelines keep `Deref` for smart
+/// pointers, C-DEREF): it owns two things, the device and the [`Cleanup`]
+/// guard, and reaches the device's packet calls explicitly through
+/// [`device`](Tun::device) (`tun.device().recv(&mut buf)`), or wherever a
+/// `&Device` is wanted through `AsRef<Device>`. It shares the device's
+/// descriptor (`AsFd`) for polling.
 #[derive(Debug)]
 pub struct Tun {
     // Field order is drop order: the configuration goes before the device.
@@ -162,7 +171,7 @@ pub struct Tun {
 }
 
 impl Tun {
-    /// The device.
+    /// The device: `send`, `recv`, non-blocking mode, the descriptor.
     pub fn device(&self) -> &Device {
         &self.device
     }
@@ -177,15 +186,36 @@ impl Tun {
         self.device.name()
     }
 
+    /// The interface index.
+    pub fn index(&self) -> u32 {
+        self.device.index()
+    }
+
+    /// The interface, for more configuration.
+    pub fn interface(&self) -> Interface {
+        self.device.interface()
+    }
+
     /// Splits into the device and the guard.
     pub fn into_parts(self) -> (Device, Cleanup) {
         (self.device, self.cleanup)
     }
 }
 
-impl Deref for Tun {
-    type Target = Device;
-    fn deref(&self) -> &Device {
+impl AsRef<Device> for Tun {
+    fn as_ref(&self) -> &Device {
         &self.device
+    }
+}
+
+impl AsFd for Tun {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.device.as_fd()
+    }
+}
+
+impl AsRawFd for Tun {
+    fn as_raw_fd(&self) -> RawFd {
+        self.device.as_raw_fd()
     }
 }

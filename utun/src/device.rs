@@ -8,10 +8,7 @@ use crate::error::{Error, Op};
 use crate::interface::Interface;
 use crate::name::InterfaceName;
 
-#[cfg(target_os = "linux")]
-use crate::linux::device as imp;
-#[cfg(target_os = "macos")]
-use crate::macos::device as imp;
+use crate::backend::device as imp;
 
 /// A utun (macOS) or tun (Linux) device.
 ///

@@ -141,6 +141,9 @@ pub struct Error {
     op: Op,
     kind: ErrorKind,
     interface: Option<InterfaceName>,
+    /// What the operation was about: the address, the route, the step.
+    subject: Option<Box<str>>,
+    /// Why it failed, beyond the kind: the backend's or the parser's reason.
     detail: Detail,
     source: Option<io::Error>,
 }
@@ -148,13 +151,13 @@ pub struct Error {
 impl Error {
     /// A failure of the library's own checks (nothing was sent to the kernel).
     pub(crate) fn invalid(op: Op, kind: ErrorKind, detail: Detail) -> Error {
-        Error { op, kind, interface: None, detail, source: None }
+        Error { op, kind, interface: None, subject: None, detail, source: None }
     }
 
     /// A failed system call.
     pub(crate) fn os(op: Op, err: io::Error) -> Error {
         let kind = err.raw_os_error().map_or(ErrorKind::Other, ErrorKind::from_errno);
-        Error { op, kind, interface: None, detail: Detail::None, source: Some(err) }
+        Error { op, kind, interface: None, subject: None, detail: Detail::None, source: Some(err) }
     }
 
     /// Names the interface the operation was on.
@@ -163,9 +166,16 @@ impl Error {
         self
     }
 
-    /// Adds what the operation was about (an address, a route).
+    /// Says what the operation was about (an address, a route, the step that
+    /// failed). Kept apart from the reason ([`Error::because`]): both are shown.
     pub(crate) fn about(mut self, what: impl fmt::Display) -> Error {
-        self.detail = Detail::Text(what.to_string().into_boxed_str());
+        self.subject = Some(what.to_string().into_boxed_str());
+        self
+    }
+
+    /// Says why it failed, beyond the kind (a reason the library found).
+    pub(crate) fn because(mut self, why: Detail) -> Error {
+        self.detail = why;
         self
     }
 
@@ -219,6 +229,7 @@ impl fmt::Debug for Error {
             .field("op", &self.op)
             .field("kind", &self.kind)
             .field("interface", &self.interface.as_ref().map(InterfaceName::as_str))
+            .field("subject", &self.subject)
             .field("detail", &self.detail)
             .field("source", &self.source)
             .finish()
@@ -231,13 +242,8 @@ impl fmt::Display for Error {
         if let Some(name) = &self.interface {
             write!(f, " on {}", name.as_str())?;
         }
-        match &self.detail {
-            Detail::None => {}
-            Detail::Static(s) => write!(f, " ({s})")?,
-            Detail::Text(s) => write!(f, " ({s})")?,
-            Detail::Len { len, limit } => write!(f, " ({len} bytes, limit {limit})")?,
-            Detail::Version(v) => write!(f, " (IP version {v} is neither 4 nor 6)")?,
-            Detail::Family(af) => write!(f, " (the packet header names family {af}, neither IPv4 nor IPv6)")?,
+        if let Some(subject) = &self.subject {
+            write!(f, " ({subject})")?;
         }
         f.write_str(": ")?;
         f.write_str(match self.kind {
@@ -254,6 +260,14 @@ impl fmt::Display for Error {
             ErrorKind::MalformedReply => "the kernel's reply could not be parsed",
             ErrorKind::Other => "failed",
         })?;
+        match &self.detail {
+            Detail::None => {}
+            Detail::Static(s) => write!(f, " ({s})")?,
+            Detail::Text(s) => write!(f, " ({s})")?,
+            Detail::Len { len, limit } => write!(f, " ({len} bytes, limit {limit})")?,
+            Detail::Version(v) => write!(f, " (IP version {v} is neither 4 nor 6)")?,
+            Detail::Family(af) => write!(f, " (the packet header names family {af}, neither IPv4 nor IPv6)")?,
+        }
         // The OS error itself is the source (`Error::source`), not repeated
         // here; its number is, for searching.
         if let Some(errno) = self.raw_os_error() {
@@ -323,9 +337,22 @@ mod tests {
     }
 
     #[test]
+    fn the_subject_and_the_reason_are_both_shown() {
+        let reason = Error::invalid(Op::AddRoute, ErrorKind::InvalidInput, Detail::Static("not a valid sdl_index"));
+        let err = reason.on(InterfaceName::new("utun4").unwrap()).about("10.0.0.0/8 dev utun4");
+        assert_eq!(
+            err.to_string(),
+            "adding a route on utun4 (10.0.0.0/8 dev utun4): invalid argument (not a valid sdl_index)"
+        );
+        // Saying what it was about again keeps the reason.
+        let again = err.about("10.0.0.0/8 dev utun4");
+        assert!(again.to_string().ends_with("(not a valid sdl_index)"), "{again}");
+    }
+
+    #[test]
     fn library_errors_have_no_source_and_a_reason() {
         let err = Error::invalid(Op::Send, ErrorKind::PacketTooLarge, Detail::Len { len: 70000, limit: 65535 });
-        assert_eq!(err.to_string(), "sending a packet (70000 bytes, limit 65535): packet too large");
+        assert_eq!(err.to_string(), "sending a packet: packet too large (70000 bytes, limit 65535)");
         assert!(std::error::Error::source(&err).is_none());
         assert_eq!(io::Error::from(err).kind(), io::ErrorKind::InvalidInput);
     }

@@ -6,10 +6,7 @@ use crate::error::{Error, Op};
 use crate::name::InterfaceName;
 use crate::net::InterfaceAddress;
 
-#[cfg(target_os = "linux")]
-use crate::linux as imp;
-#[cfg(target_os = "macos")]
-use crate::macos as imp;
+use crate::backend::ifconfig as imp;
 
 /// `ifr_mtu` is a C `int`: a larger MTU is refused before any ioctl.
 pub(crate) fn mtu_as_c_int(name: InterfaceName, mtu: u32) -> Result<std::ffi::c_int, Error> {
@@ -80,18 +77,18 @@ impl Interface {
 
     /// The MTU (`SIOCGIFMTU`).
     pub fn mtu(&self) -> Result<u32, Error> {
-        imp::ifconfig::mtu(self.name)
+        imp::mtu(self.name)
     }
 
     /// Sets the MTU (`SIOCSIFMTU`); a value the kernel refuses is
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
     pub fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
-        imp::ifconfig::set_mtu(self.name, mtu)
+        imp::set_mtu(self.name, mtu)
     }
 
     /// The interface flags (`IFF_*` from [`utun_sys`]).
     pub fn flags(&self) -> Result<u32, Error> {
-        imp::ifconfig::flags(self.name)
+        imp::flags(self.name)
     }
 
     /// Whether `IFF_UP` is set.
@@ -131,6 +128,6 @@ impl Interface {
         if new == flags {
             return Ok(());
         }
-        imp::ifconfig::set_flags(self.name, new)
+        imp::set_flags(self.name, new)
     }
 }

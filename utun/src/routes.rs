@@ -8,10 +8,8 @@ use std::net::IpAddr;
 use crate::error::{Error, Op};
 use crate::net::{NextHop, Route, RouteEntry};
 
-#[cfg(target_os = "linux")]
-use crate::linux::netlink::NetlinkSocket as Socket;
-#[cfg(target_os = "macos")]
-use crate::macos::route::RouteSocket as Socket;
+use crate::backend::route::RouteSocket as Socket;
+use crate::error::Detail;
 
 /// A handle on the kernel's routing table (one open routing socket).
 ///
@@ -42,8 +40,9 @@ impl RouteTable {
     /// The interface index a route's next hop names (0 for a gateway route).
     fn oif(route: &Route, op: Op) -> Result<u32, Error> {
         match route.next_hop() {
-            NextHop::Interface(name) => crate::unix::if_nametoindex(name)
-                .map_err(|e| Error::os(op, e).on(name).about(format_args!("{route}: no such interface"))),
+            NextHop::Interface(name) => crate::unix::if_nametoindex(name).map_err(|e| {
+                Error::os(op, e).on(name).about(route).because(Detail::Static("no interface of that name"))
+            }),
             NextHop::Gateway(_) => Ok(0),
         }
     }

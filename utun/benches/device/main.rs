@@ -12,7 +12,7 @@
 //! order that rotates from round to round, medians over the rounds: raw
 //! blocking `read`/`write`, `utun::Device`, tun-rs's `SyncDevice`, raw
 //! non-blocking `read`/`write` with `poll` (the async baseline),
-//! `utun::tokio::AsyncDevice` and tun-rs's tokio `AsyncDevice` (both on a
+//! `utun::AsyncDevice` and tun-rs's tokio `AsyncDevice` (both on a
 //! current-thread runtime). Besides the time, it counts heap allocations
 //! (a counting global allocator) and system calls (a perf counter on the
 //! `raw_syscalls:sys_enter` tracepoint, in a separate, untimed pass).

@@ -189,7 +189,7 @@ impl Report {
                 Kind::Goal,
             ));
             targets.push(ratio(
-                "utun::tokio::AsyncDevice ≤ 1.05 × raw non-blocking loop",
+                "utun::AsyncDevice ≤ 1.05 × raw non-blocking loop",
                 Variant::UtunTokio,
                 Variant::RawNonblocking,
                 1.05,
@@ -203,7 +203,7 @@ impl Report {
                 Kind::Goal,
             ));
             targets.push(ratio(
-                "utun::tokio::AsyncDevice ≤ tun-rs AsyncDevice",
+                "utun::AsyncDevice ≤ tun-rs AsyncDevice",
                 Variant::UtunTokio,
                 Variant::TunRsTokio,
                 1.0,
@@ -216,7 +216,7 @@ impl Report {
                 Kind::Hard,
             ));
             targets.push(target(
-                "utun::tokio::AsyncDevice: 0 allocations per packet",
+                "utun::AsyncDevice: 0 allocations per packet",
                 row(Variant::UtunTokio).allocations,
                 0.0,
                 Kind::Hard,
@@ -229,7 +229,7 @@ impl Report {
                 Kind::Info,
             ));
             targets.push(ratio(
-                "context: utun::tokio::AsyncDevice / raw non-blocking + epoll loop",
+                "context: utun::AsyncDevice / raw non-blocking + epoll loop",
                 Variant::UtunTokio,
                 Variant::RawEpoll,
                 0.0,
@@ -257,7 +257,7 @@ impl Report {
                 Kind::Info,
             ));
             targets.push(ratio(
-                "context: utun::tokio::AsyncDevice / raw non-blocking loop, direct system calls",
+                "context: utun::AsyncDevice / raw non-blocking loop, direct system calls",
                 Variant::UtunTokio,
                 Variant::RawDirectNonblocking,
                 0.0,

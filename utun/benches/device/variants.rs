@@ -38,7 +38,7 @@ pub enum Variant {
     /// descriptor costs in the kernel (every packet queued on tunB then runs
     /// epoll's wake-up callback).
     RawEpoll,
-    /// `utun::tokio::AsyncDevice::send`/`recv` on a current-thread runtime.
+    /// `utun::AsyncDevice::send`/`recv` on a current-thread runtime.
     UtunTokio,
     /// tun-rs's `SyncDevice::send`/`recv`.
     TunRsSync,
@@ -69,7 +69,7 @@ impl Variant {
             Variant::RawDirectNonblocking => "raw, non-blocking + poll, direct system calls",
             Variant::RawNonblocking => "raw read/write, non-blocking + poll",
             Variant::RawEpoll => "raw read/write, non-blocking + epoll",
-            Variant::UtunTokio => "utun::tokio::AsyncDevice",
+            Variant::UtunTokio => "utun::AsyncDevice",
             Variant::TunRsSync => "tun-rs SyncDevice",
             Variant::TunRsTokio => "tun-rs AsyncDevice (tokio)",
         }
@@ -245,8 +245,8 @@ impl Bench {
         let (a, b) = self.devices.utun()?;
         let mut buf = vec![0u8; 2048];
         self.runtime.block_on(async {
-            let a = utun::tokio::AsyncDevice::new(a)?;
-            let b = utun::tokio::AsyncDevice::new(b)?;
+            let a = utun::AsyncDevice::new(a)?;
+            let b = utun::AsyncDevice::new(b)?;
             utun_tokio_loop(&a, &b, job.packet, &mut buf, job.warmup).await?;
             let window = Window::open(counter)?;
             utun_tokio_loop(&a, &b, job.packet, &mut buf, job.packets).await?;
@@ -384,8 +384,8 @@ fn utun_sync_loop(a: &utun::Device, b: &utun::Device, packet: &[u8], buf: &mut [
 
 #[cfg(feature = "tokio")]
 async fn utun_tokio_loop(
-    a: &utun::tokio::AsyncDevice,
-    b: &utun::tokio::AsyncDevice,
+    a: &utun::AsyncDevice,
+    b: &utun::AsyncDevice,
     packet: &[u8],
     buf: &mut [u8],
     n: usize,

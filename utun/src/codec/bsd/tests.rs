@@ -10,9 +10,12 @@ use std::sync::OnceLock;
 
 use utun_sys::apple;
 
-use super::bytes::{sockaddr_dl_bytes, sockaddr_in_bytes, sockaddr_in6_bytes};
+use super::encode::{encode_get, encode_route};
 use super::golden::{self, TargetGoldens};
-use super::*;
+use super::parse::*;
+use super::request::*;
+use super::route::*;
+use super::sockaddr::{self as bytes, sockaddr_dl_bytes, sockaddr_in_bytes, sockaddr_in6_bytes};
 use crate::error::{ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::net::{InterfaceAddress, IpNet, NextHop, Route};
@@ -856,4 +859,16 @@ fn parse_survives_mutations_of_valid_messages() {
         }
     }
     assert!(total >= 100_000, "{total}");
+}
+
+#[test]
+fn sender_and_seq_are_read_from_any_header() {
+    let msg = encode(RtmKind::Add, &via_if("10.0.0.0/8"), 77);
+    assert_eq!(sender_and_seq(&msg), Some((PID, 77)));
+    // A message the parser refuses (wrong version) still tells whose it was.
+    let mut bad = msg.clone();
+    bad[offset_of!(apple::rt_msghdr, rtm_version)] = 0;
+    assert!(parse_route_message(&bad).is_err());
+    assert_eq!(sender_and_seq(&bad), Some((PID, 77)));
+    assert_eq!(sender_and_seq(&msg[..offset_of!(apple::rt_msghdr, rtm_seq)]), None);
 }

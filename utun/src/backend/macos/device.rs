@@ -4,7 +4,7 @@
 //! protocol family in network byte order.
 
 use std::ffi::{c_int, c_void};
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use utun_sys::apple as sys;
@@ -13,12 +13,18 @@ use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::packet::{self, IpVersion};
 
+/// Whether a waiter must ask for error events too: no, a utun control
+/// socket reports its end (the interface detached) as readable, like any
+/// socket whose peer has gone (kqueue `EV_EOF` on `EVFILT_READ`).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) const READY_ON_ERROR_ONLY: bool = false;
+
 /// The family header's length.
 const HEADER_LEN: usize = size_of::<u32>();
 
 /// `CTLIOCGINFO`: the control id of a kernel control name.
 fn ctl_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
-    let mut info = crate::bsd::ctl_info_for_utun();
+    let mut info = crate::codec::bsd::request::ctl_info_for_utun();
     // SAFETY: CTLIOCGINFO is `_IOWR('N', 3, struct ctl_info)` (sys/kern_control.h); `info` is one.
     unsafe { crate::unix::ioctl_with(fd, sys::CTLIOCGINFO, &mut info) }?;
     Ok(info.ctl_id)
@@ -33,7 +39,7 @@ fn connect_ctl(fd: BorrowedFd<'_>, addr: &sys::sockaddr_ctl) -> io::Result<()> {
             size_of::<sys::sockaddr_ctl>() as libc::socklen_t,
         )
     };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    crate::unix::cvt(rc).map(drop)
 }
 
 /// `UTUN_OPT_IFNAME`: the interface name.
@@ -50,7 +56,7 @@ fn ifname(fd: BorrowedFd<'_>) -> io::Result<[u8; sys::IFNAMSIZ as usize]> {
             &mut len,
         )
     };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(name) }
+    crate::unix::cvt(rc).map(|_| name)
 }
 
 /// The unit `sc_unit` asks for: `utunN` is unit N + 1; 0 lets the kernel pick.
@@ -79,17 +85,39 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
         Some(n) => e.on(n),
         None => e,
     };
-    let fd = crate::unix::socket(sys::PF_SYSTEM as c_int, libc::SOCK_DGRAM, sys::SYSPROTO_CONTROL as c_int)
+    let fd = super::socket(sys::PF_SYSTEM as c_int, libc::SOCK_DGRAM, sys::SYSPROTO_CONTROL as c_int)
         .map_err(|e| on(Error::os(Op::CreateDevice, e).about("socket(PF_SYSTEM)")))?;
     let id = ctl_id(fd.as_fd()).map_err(|e| on(Error::os(Op::CreateDevice, e).about("CTLIOCGINFO")))?;
-    connect_ctl(fd.as_fd(), &crate::bsd::sockaddr_ctl(id, unit)).map_err(|e| {
+    connect_ctl(fd.as_fd(), &crate::codec::bsd::request::sockaddr_ctl(id, unit)).map_err(|e| {
         let err = on(Error::os(Op::CreateDevice, e));
-        if err.kind() == ErrorKind::Busy { err.about("that unit is in use") } else { err }
+        if err.kind() == ErrorKind::Busy { err.because(Detail::Static("that unit is in use")) } else { err }
     })?;
     let raw = ifname(fd.as_fd()).map_err(|e| on(Error::os(Op::QueryDevice, e).about("UTUN_OPT_IFNAME")))?;
     let name = InterfaceName::from_c_bytes(&raw)
         .ok_or_else(|| Error::invalid(Op::QueryDevice, ErrorKind::MalformedReply, Detail::Static("UTUN_OPT_IFNAME")))?;
     Ok((fd, name))
+}
+
+/// `writev` of a header and a body: one datagram, no copy; `EINTR` retried.
+fn writev2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Result<usize> {
+    let iov = [IoSlice::new(head), IoSlice::new(body)];
+    // SAFETY: `IoSlice` is ABI-compatible with `struct iovec`; both slices
+    // outlive the call and the count matches the array.
+    let n = crate::unix::cvt_r(|| unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr().cast(), iov.len() as c_int) })?;
+    Ok(super::byte_count(n))
+}
+
+/// `recvmsg` into a header and a body; returns the datagram's length and the
+/// message flags (`MSG_TRUNC` when it did not fit); `EINTR` retried.
+fn recvmsg2(fd: BorrowedFd<'_>, head: &mut [u8], body: &mut [u8]) -> io::Result<(usize, c_int)> {
+    let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
+    // SAFETY: an all-zero msghdr is valid (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov.as_mut_ptr().cast();
+    msg.msg_iovlen = iov.len() as _;
+    // SAFETY: `msg` points at two writable iovecs that outlive the call.
+    let n = crate::unix::cvt_r(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) })?;
+    Ok((super::byte_count(n), msg.msg_flags))
 }
 
 /// The family header for an outgoing packet.
@@ -104,7 +132,7 @@ fn header(version: IpVersion) -> [u8; HEADER_LEN] {
 /// Writes one IP packet.
 pub(crate) fn send(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Error> {
     let version = packet::check_outgoing(packet)?;
-    let n = crate::unix::writev2(fd, &header(version), packet).map_err(|e| Error::os(Op::Send, e))?;
+    let n = writev2(fd, &header(version), packet).map_err(|e| Error::os(Op::Send, e))?;
     Ok(n.saturating_sub(HEADER_LEN))
 }
 
@@ -112,7 +140,7 @@ pub(crate) fn send(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Error> {
 /// `MSG_TRUNC`: the kernel says when the datagram did not fit.
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let mut head = [0u8; HEADER_LEN];
-    let (n, flags) = crate::unix::recvmsg2(fd, &mut head, buf).map_err(|e| Error::os(Op::Recv, e))?;
+    let (n, flags) = recvmsg2(fd, &mut head, buf).map_err(|e| Error::os(Op::Recv, e))?;
     if flags & libc::MSG_TRUNC != 0 {
         return Err(Error::invalid(
             Op::Recv,
@@ -143,7 +171,7 @@ pub(crate) fn set_max_pending_packets(fd: BorrowedFd<'_>, packets: u32) -> io::R
             size_of::<u32>() as libc::socklen_t,
         )
     };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    crate::unix::cvt(rc).map(drop)
 }
 
 /// Reads `UTUN_OPT_MAX_PENDING_PACKETS`.
@@ -160,7 +188,7 @@ pub(crate) fn max_pending_packets(fd: BorrowedFd<'_>) -> io::Result<u32> {
             &mut len,
         )
     };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(packets) }
+    crate::unix::cvt(rc).map(|_| packets)
 }
 
 #[cfg(test)]

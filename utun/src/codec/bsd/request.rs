@@ -9,7 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use utun_sys::apple;
 
-use super::bytes::{self, len_u8, u8_of, u16_of};
+use super::sockaddr::{sockaddr_from_bytes, sockaddr_in_bytes};
+use crate::codec::field::{len_u8, u8_of, u16_of};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::net::InterfaceAddress;
@@ -155,7 +156,7 @@ pub(crate) fn sockaddr_dl_empty() -> apple::sockaddr_dl {
 
 /// A `sockaddr_in` in a `struct sockaddr` member (same 16 bytes).
 fn sockaddr_from_in(sin: &apple::sockaddr_in) -> apple::sockaddr {
-    bytes::sockaddr_from_bytes(&bytes::sockaddr_in_bytes(sin))
+    sockaddr_from_bytes(&sockaddr_in_bytes(sin))
 }
 
 fn wrong_family(op: Op, address: &InterfaceAddress, want: &'static str) -> Error {

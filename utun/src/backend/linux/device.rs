@@ -4,10 +4,11 @@
 //!
 //! Without `IFF_NO_PI` each packet carries a 4-byte `struct tun_pi`, which
 //! keeps the packet in the caller's buffer only through `readv`/`writev` with
-//! a separate header iovec; those cost 5-12% more per forwarded packet than
-//! `read`/`write` (measured on Linux 6.18: `import_iovec` and the
-//! multi-segment copy), far over the 2% `cargo xtask bench` allows the device
-//! over a raw `read`/`write` loop. What the header told is in the packet itself:
+//! a separate header iovec; those cost more per forwarded packet than plain
+//! `read`/`write` (`import_iovec` and the multi-segment copy), and the device
+//! is measured against a raw `read`/`write` loop (`cargo xtask bench`,
+//! [BENCHMARKS.md](https://github.com/utun-rs/utun/blob/main/BENCHMARKS.md)).
+//! What the header told is in the packet itself:
 //! the kernel picks the protocol from the IP version nibble on write, and a
 //! packet that did not fit the reader's buffer (the kernel copies what fits
 //! and returns that count) is recognised by its own length field, which the
@@ -15,13 +16,19 @@
 
 use std::ffi::c_short;
 use std::io;
-use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd as _, BorrowedFd, FromRawFd, OwnedFd};
 
 use utun_sys as sys;
 
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::packet::{self, V4_HEADER, V6_HEADER};
+
+/// Whether a waiter must ask for error events too: a tun descriptor whose
+/// interface was deleted reports only `EPOLLERR` (drivers/net/tun.c,
+/// `tun_chr_poll`), never readable or writable.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) const READY_ON_ERROR_ONLY: bool = true;
 
 /// `IFF_TUN | IFF_NO_PI` as the `short` `ifr_flags` holds (checked at compile time).
 const TUN_FLAGS: c_short = {
@@ -39,7 +46,9 @@ fn tunsetiff(fd: BorrowedFd<'_>, ifr: &mut sys::ifreq) -> io::Result<()> {
 /// Opens `/dev/net/tun` close-on-exec.
 fn open_clone_device() -> io::Result<OwnedFd> {
     // SAFETY: a NUL-terminated path; open returns a new descriptor or -1.
-    crate::unix::owned(unsafe { libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) })
+    let fd = crate::unix::cvt_r(|| unsafe { libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) })?;
+    // SAFETY: `fd` is the new descriptor open returned; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Creates a tun interface named `name`, or one the kernel names (`tunN`).
@@ -69,17 +78,21 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
     Ok((fd, name))
 }
 
-/// Writes one IP packet.
+/// Writes one IP packet: `write` as a direct system call (rustix), the
+/// `syscall` instruction inline in the caller rather than in glibc's
+/// out-of-line wrapper, whose call and return around the system call cost up
+/// to ~100 ns where returns after a system call are slow (see
+/// [BENCHMARKS.md, "Reading it"](https://github.com/utun-rs/utun/blob/main/BENCHMARKS.md#reading-it)).
 #[inline(always)]
 pub(crate) fn send(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Error> {
     packet::check_outgoing(packet)?;
-    crate::unix::write(fd, packet).map_err(|e| os_error(Op::Send, e))
+    super::retry(|| rustix::io::write(fd, packet)).map_err(|e| os_error(Op::Send, e))
 }
 
-/// Reads one IP packet into `buf`.
+/// Reads one IP packet into `buf`: `read` as a direct system call, as [`send`].
 #[inline(always)]
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
-    let n = crate::unix::read(fd, buf).map_err(|e| os_error(Op::Recv, e))?;
+    let n = super::retry(|| rustix::io::read(fd, &mut *buf)).map_err(|e| os_error(Op::Recv, e))?;
     check_incoming(&buf[..n], buf.len())?;
     Ok(n)
 }

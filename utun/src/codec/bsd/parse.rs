@@ -1,13 +1,6 @@
-//! `PF_ROUTE` messages: what `route(8)` writes for `route add|delete|get`
-//! (network_cmds `route.tproj/route.c`), and a parser for what the kernel
-//! answers (XNU `bsd/net/rtsock.c`).
-//!
-//! A message is a `struct rt_msghdr` followed by the sockaddrs `rtm_addrs`
-//! names, in `RTA_*` bit order (DST, GATEWAY, NETMASK, GENMASK, IFP, IFA,
-//! AUTHOR, BRD), each taking its `sa_len` rounded up to a multiple of
-//! `sizeof(uint32_t)`, and 4 bytes when `sa_len` is 0 ([`sa_space`]).
-//! `rtm_msglen` is the exact length: the kernel refuses any other with
-//! `EINVAL` (`route_output`).
+//! Parsing what a `PF_ROUTE` socket delivers (XNU `bsd/net/rtsock.c`):
+//! the kernel's answers to our requests and every other routing message on
+//! the system. Never panics, whatever the bytes.
 
 use core::mem::{offset_of, size_of};
 use std::fmt;
@@ -16,253 +9,15 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use utun_sys::apple;
 
-use super::bytes::{
-    NeBytes, get, i32_of, put, sa_space, sockaddr_dl_bytes, sockaddr_in_bytes, sockaddr_in6_bytes, u8_of,
-};
-use super::request::{AF_INET, AF_INET6, AF_LINK, sockaddr_dl, sockaddr_dl_empty, sockaddr_in, sockaddr_in6};
-use crate::error::{Detail, Error, ErrorKind, Op};
+use super::request::{AF_INET, AF_INET6, AF_LINK};
+use super::route::{RT_MSGHDR_LEN, RTF_GATEWAY, RTM_VERSION, rta_name};
+#[cfg(test)]
+use super::route::{RTF_DONE, RtmKind};
+use super::sockaddr::sa_space;
+use crate::codec::field::{get, get_fields};
+use crate::error::{Error, Op};
 use crate::name::InterfaceName;
-use crate::net::{IpNet, NextHop, Route, RouteEntry};
-
-/// `sizeof(struct rt_msghdr)`: where the sockaddrs start.
-pub(crate) const RT_MSGHDR_LEN: usize = size_of::<apple::rt_msghdr>();
-/// `RTM_VERSION` as the `rtm_version` byte.
-pub(crate) const RTM_VERSION: u8 = u8_of(apple::RTM_VERSION);
-
-const RTF_UP: i32 = i32_of(apple::RTF_UP);
-const RTF_GATEWAY: i32 = i32_of(apple::RTF_GATEWAY);
-const RTF_HOST: i32 = i32_of(apple::RTF_HOST);
-const RTF_STATIC: i32 = i32_of(apple::RTF_STATIC);
-const RTF_DONE: i32 = i32_of(apple::RTF_DONE);
-
-/// The routing requests this crate sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RtmKind {
-    /// `RTM_ADD`: `route add`.
-    Add,
-    /// `RTM_DELETE`: `route delete`.
-    Delete,
-    /// `RTM_GET`: `route -n get`.
-    Get,
-}
-
-impl RtmKind {
-    /// The `rtm_type` byte.
-    pub(crate) fn rtm_type(self) -> u8 {
-        match self {
-            RtmKind::Add => u8_of(apple::RTM_ADD),
-            RtmKind::Delete => u8_of(apple::RTM_DELETE),
-            RtmKind::Get => u8_of(apple::RTM_GET),
-        }
-    }
-
-    /// The kind of an `rtm_type`, if it is one of the three.
-    pub(crate) fn from_rtm_type(rtm_type: u8) -> Option<RtmKind> {
-        [RtmKind::Add, RtmKind::Delete, RtmKind::Get].into_iter().find(|k| k.rtm_type() == rtm_type)
-    }
-
-    /// The operation errors about this request are reported under.
-    pub(crate) fn op(self) -> Op {
-        match self {
-            RtmKind::Add => Op::AddRoute,
-            RtmKind::Delete => Op::DeleteRoute,
-            RtmKind::Get => Op::GetRoute,
-        }
-    }
-}
-
-/// The name of the `RTA_*` bit `bit` (for error messages).
-fn rta_name(bit: u32) -> &'static str {
-    match bit {
-        apple::RTA_DST => "RTA_DST",
-        apple::RTA_GATEWAY => "RTA_GATEWAY",
-        apple::RTA_NETMASK => "RTA_NETMASK",
-        apple::RTA_GENMASK => "RTA_GENMASK",
-        apple::RTA_IFP => "RTA_IFP",
-        apple::RTA_IFA => "RTA_IFA",
-        apple::RTA_AUTHOR => "RTA_AUTHOR",
-        apple::RTA_BRD => "RTA_BRD",
-        _ => "unknown RTA_*",
-    }
-}
-
-// ---------------------------------------------------------------- encoding
-
-/// A message being built: the header's room, then the sockaddrs.
-struct MessageBuilder {
-    buf: Vec<u8>,
-    addrs: u32,
-}
-
-impl MessageBuilder {
-    fn new() -> MessageBuilder {
-        MessageBuilder { buf: vec![0; RT_MSGHDR_LEN], addrs: 0 }
-    }
-
-    /// Appends the sockaddr whose full bytes are `full` with `sa_len`
-    /// `sa_len` (possibly trimmed below its size), the way route(8)'s
-    /// `NEXTADDR` does: it copies `ROUNDUP(sa_len)` bytes of the structure.
-    fn push(&mut self, rta: u32, full: &[u8], sa_len: u8) {
-        debug_assert!(rta > self.addrs, "sockaddrs must be pushed in RTA_* order");
-        self.addrs |= rta;
-        let start = self.buf.len();
-        self.buf.extend((0..sa_space(usize::from(sa_len))).map(|i| full.get(i).copied().unwrap_or(0)));
-        put(&mut self.buf, start, sa_len);
-    }
-
-    /// Appends an untrimmed sockaddr (its first byte is its `sa_len`).
-    fn push_whole(&mut self, rta: u32, full: &[u8]) {
-        self.push(rta, full, full.first().copied().unwrap_or(0));
-    }
-
-    /// Writes the header and returns the message.
-    fn finish(mut self, rtm_type: u8, flags: i32, seq: i32, pid: i32) -> Vec<u8> {
-        let header = apple::rt_msghdr {
-            // At most a header and eight sockaddrs of at most 255 bytes each.
-            rtm_msglen: u16::try_from(self.buf.len()).unwrap_or(u16::MAX),
-            rtm_version: RTM_VERSION,
-            rtm_type,
-            rtm_flags: flags,
-            rtm_addrs: i32::try_from(self.addrs).unwrap_or(0),
-            rtm_pid: pid,
-            rtm_seq: seq,
-            ..Default::default()
-        };
-        write_rt_msghdr(&mut self.buf, &header);
-        self.buf
-    }
-}
-
-/// Writes every field of `h` at its offset (so no padding byte is read).
-fn write_rt_msghdr(buf: &mut [u8], h: &apple::rt_msghdr) {
-    macro_rules! fields {
-        ($($f:ident),*) => {$( put(buf, offset_of!(apple::rt_msghdr, $f), h.$f); )*};
-    }
-    fields!(rtm_msglen, rtm_version, rtm_type, rtm_index, rtm_flags, rtm_addrs, rtm_pid, rtm_seq, rtm_errno, rtm_use);
-    fields!(rtm_inits);
-    let rmx = offset_of!(apple::rt_msghdr, rtm_rmx);
-    let m = &h.rtm_rmx;
-    macro_rules! metrics {
-        ($($f:ident),*) => {$( put(buf, rmx + offset_of!(apple::rt_metrics, $f), m.$f); )*};
-    }
-    metrics!(rmx_locks, rmx_mtu, rmx_hopcount, rmx_expire, rmx_recvpipe, rmx_sendpipe, rmx_ssthresh, rmx_rtt);
-    metrics!(rmx_rttvar, rmx_pksent);
-    let filler = rmx + offset_of!(apple::rt_metrics, rmx_filler);
-    for (i, &v) in m.rmx_filler.iter().enumerate() {
-        put(buf, filler + i * size_of::<apple::u_int32_t>(), v);
-    }
-}
-
-/// The bytes of the sockaddr for `ip` (`sockaddr_in` or `sockaddr_in6`).
-fn ip_sockaddr(ip: IpAddr) -> Vec<u8> {
-    match ip {
-        IpAddr::V4(a) => sockaddr_in_bytes(&sockaddr_in(a)).to_vec(),
-        IpAddr::V6(a) => sockaddr_in6_bytes(&sockaddr_in6(a)).to_vec(),
-    }
-}
-
-/// The netmask sockaddr of `net` and the `sa_len` route(8) gives it:
-/// * a default route (`/0`) gets `sa_len` 0 (`route add default`: `getaddr`
-///   sets the mask's `sa_len` to 0), so 4 bytes: `sa_len` 0, the family, 0;
-/// * any other mask is trimmed of trailing zero bytes (`mask_addr`, which
-///   scans the whole sockaddr with `sa_len` zeroed): `255.0.0.0` keeps
-///   `sin_len`..the first address byte, 5 bytes, rounded up to 8.
-fn mask_sockaddr(net: IpNet) -> (Vec<u8>, u8) {
-    let mut full = ip_sockaddr(net.netmask());
-    if net.prefix_len() == 0 {
-        return (full, 0);
-    }
-    if let Some(len) = full.first_mut() {
-        *len = 0;
-    }
-    let trimmed = full.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    (full, u8::try_from(trimmed).unwrap_or(u8::MAX))
-}
-
-/// Encodes `route add|delete` of `route` as `route(8)` does, or (for
-/// [`RtmKind::Get`]) the exact-match lookup [`encode_get`] builds for its
-/// destination.
-///
-/// * Header: `RTM_VERSION`, the type, `rtm_flags` `RTF_UP | RTF_STATIC`,
-///   plus `RTF_HOST` for a host route (/32, /128) and `RTF_GATEWAY` for a
-///   route through a gateway; `rtm_addrs`; `rtm_pid` = `pid` (the kernel
-///   overwrites it with the sender's pid anyway) and `rtm_seq` = `seq`, which
-///   the reply echoes; `rtm_msglen` the exact length; the rest 0.
-/// * `RTA_DST`: the destination network (`0.0.0.0`/`::` for a default route).
-/// * `RTA_GATEWAY`: the gateway's `sockaddr_in`/`sockaddr_in6`, or, for
-///   [`NextHop::Interface`], the interface's `sockaddr_dl` ([`sockaddr_dl`]
-///   with `interface_index`), like `route add -net 10.0.0.0/8 -interface
-///   utun4`.
-/// * `RTA_NETMASK`, except for a host route: see `mask_sockaddr`.
-///
-/// `interface_index` (from `if_nametoindex`) is used only for
-/// [`NextHop::Interface`]; 0 or above `u16::MAX` there is an
-/// [`ErrorKind::InvalidInput`] error (`sdl_index` is a `u_short`).
-pub(crate) fn encode_route(
-    kind: RtmKind,
-    route: &Route,
-    interface_index: u32,
-    seq: i32,
-    pid: i32,
-) -> Result<Vec<u8>, Error> {
-    if kind == RtmKind::Get {
-        return Ok(encode_get(route.destination(), seq, pid));
-    }
-    let destination = route.destination();
-    let mut flags = RTF_UP | RTF_STATIC;
-    let mut msg = MessageBuilder::new();
-    msg.push_whole(apple::RTA_DST, &ip_sockaddr(destination.network()));
-    match route.next_hop() {
-        NextHop::Interface(name) => {
-            let index = u16::try_from(interface_index).ok().filter(|&i| i != 0).ok_or_else(|| {
-                Error::invalid(
-                    kind.op(),
-                    ErrorKind::InvalidInput,
-                    Detail::Text(format!("{route}: interface index {interface_index} is not a valid sdl_index").into()),
-                )
-                .on(name)
-            })?;
-            msg.push_whole(apple::RTA_GATEWAY, &sockaddr_dl_bytes(&sockaddr_dl(index, name)));
-        }
-        NextHop::Gateway(gateway) => {
-            flags |= RTF_GATEWAY;
-            msg.push_whole(apple::RTA_GATEWAY, &ip_sockaddr(gateway));
-        }
-    }
-    if route.is_host() {
-        flags |= RTF_HOST;
-    } else {
-        let (mask, sa_len) = mask_sockaddr(destination);
-        msg.push(apple::RTA_NETMASK, &mask, sa_len);
-    }
-    Ok(msg.finish(kind.rtm_type(), flags, seq, pid))
-}
-
-/// Encodes `RTM_GET` as `route -n get` sends it: for a host prefix (/32,
-/// /128) `route -n get <address>` (longest-prefix match: `RTA_DST` only),
-/// otherwise `route -n get -net <net>` (`RTA_DST` and the trimmed
-/// `RTA_NETMASK`: the kernel looks up exactly that prefix, `rt_lookup` in
-/// `rtsock.c`). Either way `RTA_IFP` is an empty `sockaddr_dl`, so the kernel
-/// puts the interface's link address (name and index) in the reply, and
-/// `rtm_flags` are route(8)'s: `RTF_UP | RTF_GATEWAY | RTF_STATIC`, plus
-/// `RTF_HOST` for a host lookup (the kernel ignores them for `RTM_GET`).
-pub(crate) fn encode_get(destination: IpNet, seq: i32, pid: i32) -> Vec<u8> {
-    let host = destination.prefix_len() == destination.max_prefix_len();
-    let mut flags = RTF_UP | RTF_GATEWAY | RTF_STATIC;
-    let mut msg = MessageBuilder::new();
-    if host {
-        flags |= RTF_HOST;
-        msg.push_whole(apple::RTA_DST, &ip_sockaddr(destination.addr()));
-    } else {
-        msg.push_whole(apple::RTA_DST, &ip_sockaddr(destination.network()));
-        let (mask, sa_len) = mask_sockaddr(destination);
-        msg.push(apple::RTA_NETMASK, &mask, sa_len);
-    }
-    msg.push_whole(apple::RTA_IFP, &sockaddr_dl_bytes(&sockaddr_dl_empty()));
-    msg.finish(RtmKind::Get.rtm_type(), flags, seq, pid)
-}
-
-// ----------------------------------------------------------------- parsing
+use crate::net::{IpNet, RouteEntry};
 
 /// What was being parsed when a message turned out malformed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,8 +31,8 @@ pub(crate) enum ParseContext {
 impl fmt::Display for ParseContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseContext::Header => f.write_str("rt_msghdr"),
-            ParseContext::Sockaddr(bit) => write!(f, "{} sockaddr", rta_name(*bit)),
+            ParseContext::Header => f.write_str("the rt_msghdr"),
+            ParseContext::Sockaddr(bit) => write!(f, "the {} sockaddr", rta_name(*bit)),
         }
     }
 }
@@ -353,38 +108,15 @@ impl fmt::Display for ParseProblem {
 ///
 /// `Display`: `while parsing the RTA_NETMASK sockaddr: sa_len 40 runs past
 /// the message (msglen 120, sockaddr at offset 112)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ParseError {
-    /// What was being parsed.
-    pub(crate) context: ParseContext,
-    /// What was wrong.
-    pub(crate) problem: ParseProblem,
-}
+pub(crate) type ParseError = crate::codec::ParseError<ParseContext, ParseProblem>;
 
 impl ParseError {
-    fn new(context: ParseContext, problem: ParseProblem) -> ParseError {
-        ParseError { context, problem }
-    }
-
     /// True for a well-formed message of another kind (interface and address
     /// announcements): a reader waiting for its reply skips it.
     pub(crate) fn is_other_message(&self) -> bool {
         matches!(self.problem, ParseProblem::OtherMessage { .. })
     }
-
-    /// The crate's error for it: [`ErrorKind::MalformedReply`] under `op`.
-    pub(crate) fn into_error(self, op: Op) -> Error {
-        Error::invalid(op, ErrorKind::MalformedReply, Detail::Text(self.to_string().into_boxed_str()))
-    }
 }
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "while parsing the {}: {}", self.context, self.problem)
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// A link-layer sockaddr (`sockaddr_dl`): an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -460,6 +192,7 @@ pub(crate) struct RouteReply {
 
 impl RouteReply {
     /// The request kind, for `RTM_ADD`, `RTM_DELETE` and `RTM_GET`.
+    #[cfg(test)]
     pub(crate) fn kind(&self) -> Option<RtmKind> {
         RtmKind::from_rtm_type(self.rtm_type)
     }
@@ -471,13 +204,15 @@ impl RouteReply {
     }
 
     /// True when the kernel marked the request done (`RTF_DONE`).
+    #[cfg(test)]
     pub(crate) fn is_done(&self) -> bool {
         self.flags & RTF_DONE != 0
     }
 
     /// The kind of `rtm_errno`, when it is not 0.
-    pub(crate) fn errno_kind(&self) -> Option<ErrorKind> {
-        (self.errno != 0).then(|| ErrorKind::from_errno(self.errno))
+    #[cfg(test)]
+    pub(crate) fn errno_kind(&self) -> Option<crate::ErrorKind> {
+        (self.errno != 0).then(|| crate::ErrorKind::from_errno(self.errno))
     }
 
     /// `rtm_errno` as the crate's error under `op`, when it is not 0 (with
@@ -531,27 +266,33 @@ fn has_rt_msghdr(rtm_type: u8) -> bool {
     .any(|t| u32::from(rtm_type) == t)
 }
 
-/// Reads every field of a `rt_msghdr` from `msg` (at least its size).
+/// Reads every header field of a `rt_msghdr` from `msg` (at least its size).
 fn read_rt_msghdr(msg: &[u8]) -> Option<apple::rt_msghdr> {
-    fn field<T: NeBytes>(msg: &[u8], offset: usize) -> Option<T> {
-        get(msg, offset)
-    }
-    let mut h = apple::rt_msghdr::default();
-    macro_rules! fields {
-        ($($f:ident),*) => {$( h.$f = field(msg, offset_of!(apple::rt_msghdr, $f))?; )*};
-    }
-    fields!(rtm_msglen, rtm_version, rtm_type, rtm_index, rtm_flags, rtm_addrs, rtm_pid, rtm_seq, rtm_errno, rtm_use);
-    fields!(rtm_inits);
-    Some(h)
+    Some(get_fields!(
+        msg,
+        apple::rt_msghdr,
+        [
+            rtm_msglen,
+            rtm_version,
+            rtm_type,
+            rtm_index,
+            rtm_flags,
+            rtm_addrs,
+            rtm_pid,
+            rtm_seq,
+            rtm_errno,
+            rtm_use,
+            rtm_inits
+        ]
+    ))
 }
 
 /// The `rtm_pid` and `rtm_seq` of a routing message, read straight from the
 /// header (no other check): lets a reader tell whether a message it cannot
 /// parse was the answer to its own request or someone else's business.
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 pub(crate) fn sender_and_seq(buf: &[u8]) -> Option<(i32, i32)> {
-    let pid = super::bytes::get::<i32>(buf, std::mem::offset_of!(apple::rt_msghdr, rtm_pid))?;
-    let seq = super::bytes::get::<i32>(buf, std::mem::offset_of!(apple::rt_msghdr, rtm_seq))?;
+    let pid = get::<i32>(buf, offset_of!(apple::rt_msghdr, rtm_pid))?;
+    let seq = get::<i32>(buf, offset_of!(apple::rt_msghdr, rtm_seq))?;
     Some((pid, seq))
 }
 

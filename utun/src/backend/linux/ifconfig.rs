@@ -1,4 +1,5 @@
-//! Interface MTU and flags on Linux: `SIOC[GS]IFMTU`, `SIOC[GS]IFFLAGS` on an
+//! Interface configuration on Linux: addresses by rtnetlink (`RTM_NEWADDR`,
+//! `RTM_DELADDR`), MTU and flags by `SIOC[GS]IFMTU`, `SIOC[GS]IFFLAGS` on an
 //! `AF_INET` datagram socket, with a `struct ifreq` from the UAPI headers.
 
 use std::ffi::{c_int, c_short};
@@ -7,11 +8,29 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use utun_sys as sys;
 
+use super::netlink::NetlinkSocket;
 use crate::error::{Detail, Error, ErrorKind, Op};
+use crate::interface::Interface;
 use crate::name::InterfaceName;
+use crate::net::InterfaceAddress;
+
+/// Adds an address (`RTM_NEWADDR`, `NLM_F_CREATE | NLM_F_EXCL`).
+pub(crate) fn add_address(iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
+    NetlinkSocket::open()?.add_address(iface.index(), address)
+}
+
+/// Adds or updates an address (`RTM_NEWADDR` with `NLM_F_REPLACE`).
+pub(crate) fn replace_address(iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
+    NetlinkSocket::open()?.replace_address(iface.index(), address)
+}
+
+/// Removes an address (`RTM_DELADDR`).
+pub(crate) fn remove_address(iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
+    NetlinkSocket::open()?.delete_address(iface.index(), address)
+}
 
 fn config_socket(op: Op) -> Result<OwnedFd, Error> {
-    crate::unix::socket(sys::AF_INET as c_int, libc::SOCK_DGRAM, 0).map_err(|e| Error::os(op, e))
+    super::socket(sys::AF_INET as c_int, libc::SOCK_DGRAM, 0).map_err(|e| Error::os(op, e))
 }
 
 fn ifreq(name: InterfaceName) -> sys::ifreq {
@@ -35,7 +54,7 @@ pub(crate) fn mtu(name: InterfaceName) -> Result<u32, Error> {
     // SAFETY: after SIOCGIFMTU the kernel has written `ifru_mtu`.
     let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
     u32::try_from(mtu)
-        .map_err(|_| Error::invalid(Op::GetMtu, ErrorKind::MalformedReply, Detail::Static("negative MTU")))
+        .map_err(|_| Error::invalid(Op::GetMtu, ErrorKind::MalformedReply, Detail::Static("negative MTU")).on(name))
 }
 
 /// Sets the MTU; the kernel's range check answers `EINVAL` (InvalidInput).

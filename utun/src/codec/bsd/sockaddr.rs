@@ -1,50 +1,14 @@
-//! Byte-level helpers: checked reads and writes of native-endian fields at
-//! offsets (always `offset_of!` of a bindgen struct), the kernel's sockaddr
-//! rounding, and the serialisation of the sockaddrs that go into routing
-//! messages. Nothing here casts a byte buffer to a struct.
+//! Sockaddrs as bytes: the kernel's sockaddr rounding in routing messages
+//! and the serialisation of the sockaddrs that go into them, field by field
+//! with the shared field codec ([`crate::codec::field`]). Nothing here casts
+//! a byte buffer to a struct.
 
 use core::ffi::c_char;
 use core::mem::{offset_of, size_of};
 
 use utun_sys::apple;
 
-/// A fixed-size integer read or written in native byte order (the kernel's).
-pub(crate) trait NeBytes: Sized + Copy {
-    /// Writes `self` at the start of `out` (which is at least its size).
-    fn write_to(self, out: &mut [u8]) -> Option<()>;
-    /// Reads a value from the start of `bytes`, `None` when too short.
-    fn read_from(bytes: &[u8]) -> Option<Self>;
-}
-
-macro_rules! ne_bytes {
-    ($($t:ty),*) => {$(
-        impl NeBytes for $t {
-            fn write_to(self, out: &mut [u8]) -> Option<()> {
-                let src = self.to_ne_bytes();
-                out.get_mut(..src.len())?.copy_from_slice(&src);
-                Some(())
-            }
-            fn read_from(bytes: &[u8]) -> Option<Self> {
-                let raw = bytes.get(..size_of::<$t>())?;
-                Some(<$t>::from_ne_bytes(raw.try_into().ok()?))
-            }
-        }
-    )*};
-}
-ne_bytes!(u8, i8, u16, i16, u32, i32, u64, i64);
-
-/// Writes `value` at `offset` of `buf`. The encoders size their buffers from
-/// the same `size_of`/`offset_of` values, so a miss is a bug in this module;
-/// it is caught in debug builds and never panics in release builds.
-pub(crate) fn put<T: NeBytes>(buf: &mut [u8], offset: usize, value: T) {
-    let written = buf.get_mut(offset..).and_then(|out| value.write_to(out));
-    debug_assert!(written.is_some(), "write at {offset} past a {}-byte buffer", buf.len());
-}
-
-/// Reads a `T` at `offset` of `buf`, `None` when it does not fit.
-pub(crate) fn get<T: NeBytes>(buf: &[u8], offset: usize) -> Option<T> {
-    T::read_from(buf.get(offset..)?)
-}
+use crate::codec::field::put;
 
 /// The space a sockaddr of `sa_len` bytes takes in a routing message:
 /// `ROUNDUP32` of XNU `bsd/net/rtsock.c` (and `ROUNDUP` of network_cmds
@@ -53,31 +17,6 @@ pub(crate) fn get<T: NeBytes>(buf: &[u8], offset: usize) -> Option<T> {
 pub(crate) const fn sa_space(sa_len: usize) -> usize {
     let word = size_of::<u32>();
     if sa_len > 0 { 1 + ((sa_len - 1) | (word - 1)) } else { word }
-}
-
-/// A `u32` header constant as a `u8` field (families, `RTM_*`), checked at
-/// compile time where used in a `const`.
-pub(crate) const fn u8_of(value: u32) -> u8 {
-    assert!(value <= u8::MAX as u32, "constant does not fit in a u8");
-    value as u8
-}
-
-/// A `u32` header constant as a `u16` field, checked the same way.
-pub(crate) const fn u16_of(value: u32) -> u16 {
-    assert!(value <= u16::MAX as u32, "constant does not fit in a u16");
-    value as u16
-}
-
-/// A `u32` header constant as a C `int` field (`rtm_flags`, `rtm_addrs`).
-pub(crate) const fn i32_of(value: u32) -> i32 {
-    assert!(value <= i32::MAX as u32, "constant does not fit in an int");
-    value as i32
-}
-
-/// A structure size as a `sa_len`-style `u8`, checked at compile time.
-pub(crate) const fn len_u8(len: usize) -> u8 {
-    assert!(len <= u8::MAX as usize, "size does not fit in a u8");
-    len as u8
 }
 
 /// The 16 bytes of an `in6_addr`.
@@ -147,6 +86,7 @@ pub(crate) fn sockaddr_dl_bytes(sdl: &apple::sockaddr_dl) -> [u8; SDL_LEN] {
 }
 
 /// The bytes of a `sockaddr` (16 bytes: `sa_len`, `sa_family`, `sa_data`).
+#[cfg(test)]
 pub(crate) fn sockaddr_bytes(sa: &apple::sockaddr) -> [u8; size_of::<apple::sockaddr>()] {
     let mut b = [0; size_of::<apple::sockaddr>()];
     put(&mut b, offset_of!(apple::sockaddr, sa_len), sa.sa_len);
@@ -189,16 +129,6 @@ mod tests {
         assert_eq!(sa_space(SIN_LEN), SIN_LEN);
         assert_eq!(sa_space(SIN6_LEN), SIN6_LEN);
         assert_eq!(sa_space(SDL_LEN), SDL_LEN);
-    }
-
-    #[test]
-    fn reads_and_writes_are_checked() {
-        let mut buf = [0u8; 6];
-        put(&mut buf, 2, 0x0102_0304u32);
-        assert_eq!(get::<u32>(&buf, 2), Some(0x0102_0304));
-        assert_eq!(get::<u32>(&buf, 3), None);
-        assert_eq!(get::<u8>(&buf, 6), None);
-        assert_eq!(get::<u8>(&buf, usize::MAX), None);
     }
 
     #[test]

@@ -9,14 +9,14 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use utun_sys::apple as sys;
 
-use crate::bsd;
+use crate::codec::bsd::request as bsd;
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::interface::Interface;
 use crate::name::InterfaceName;
 use crate::net::InterfaceAddress;
 
 fn config_socket(op: Op, family: u32) -> Result<OwnedFd, Error> {
-    crate::unix::socket(family as c_int, libc::SOCK_DGRAM, 0).map_err(|e| Error::os(op, e))
+    super::socket(family as c_int, libc::SOCK_DGRAM, 0).map_err(|e| Error::os(op, e))
 }
 
 /// One ioctl taking a pointer to `T`, on a fresh socket of `family`.
@@ -80,6 +80,12 @@ pub(crate) fn add_address(iface: &Interface, address: &InterfaceAddress) -> Resu
         // SAFETY: SIOCAIFADDR_IN6 is `_IOW('i', 26, struct in6_aliasreq)`.
         unsafe { ioctl_on(Op::AddAddress, sys::AF_INET6, sys::SIOCAIFADDR_IN6, &mut req) }
     }
+}
+
+/// Adds an address, or updates the one with the same local address:
+/// `SIOCAIFADDR`/`SIOCAIFADDR_IN6` always do that (XNU `in.c`, `in6.c`).
+pub(crate) fn replace_address(iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
+    add_address(iface, address)
 }
 
 /// Removes an address: `SIOCDIFADDR` (IPv4) or `SIOCDIFADDR_IN6` (IPv6).

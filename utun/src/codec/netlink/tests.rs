@@ -9,12 +9,13 @@
 use std::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::wire::{
-    self, AddressAction, Body, Context, IPV4_LEN, IPV6_LEN, Message, MessageHeader, NLMSG_HDRLEN, ParseError, Problem,
-    RTA_HDRLEN, RouteAction, nlmsg_align, rta_align,
+use super::encode;
+use super::parse::{self, Body, Context, Message, ParseError, Problem};
+use super::{
+    AddressAction, IPV4_LEN, IPV6_LEN, MessageHeader, NLMSG_HDRLEN, RTA_HDRLEN, Reply, Request, RouteAction,
+    nlmsg_align, rta_align,
 };
-use super::{Reply, Request, RequestError};
-use crate::error::{ErrorKind, Op};
+use crate::error::{Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::net::{InterfaceAddress, IpNet, NextHop, Route, RouteEntry};
 
@@ -38,7 +39,7 @@ fn net(s: &str) -> IpNet {
 
 /// The only message of `buf`, which must be well framed.
 fn only_message(buf: &[u8]) -> Message<'_> {
-    let mut all = wire::messages(buf);
+    let mut all = parse::messages(buf);
     let m = all.next().expect("one message").expect("well framed");
     assert!(all.next().is_none(), "exactly one message");
     assert_eq!(m.header.nlmsg_len as usize, buf.len(), "nlmsg_len covers the whole buffer");
@@ -47,7 +48,7 @@ fn only_message(buf: &[u8]) -> Message<'_> {
 
 /// The attributes after a family header of `family_len` bytes.
 fn attrs(payload: &[u8], family_len: usize) -> Vec<(u32, Vec<u8>)> {
-    wire::attributes(&payload[nlmsg_align(family_len)..])
+    parse::attributes(&payload[nlmsg_align(family_len)..])
         .map(|a| a.map(|(kind, bytes)| (u32::from(kind), bytes.to_vec())))
         .collect::<Result<_, _>>()
         .expect("well-formed attributes")
@@ -86,7 +87,7 @@ fn message(kind: u32, seq: u32, pid: u32, family_header: &[u8], attributes: &[(u
         nlmsg_seq: seq,
         nlmsg_pid: pid,
     };
-    let mut out = wire::nlmsghdr_bytes(&h).to_vec();
+    let mut out = encode::nlmsghdr_bytes(&h).to_vec();
     out.resize(NLMSG_HDRLEN, 0);
     out.extend_from_slice(&body);
     out
@@ -96,7 +97,7 @@ fn message(kind: u32, seq: u32, pid: u32, family_header: &[u8], attributes: &[(u
 fn error_reply(error: i32, seq: u32, pid: u32) -> Vec<u8> {
     let echoed = utun_sys::nlmsghdr { nlmsg_len: 0, nlmsg_type: 0, nlmsg_flags: 0, nlmsg_seq: seq, nlmsg_pid: pid };
     let e = utun_sys::nlmsgerr { error, msg: echoed };
-    message(utun_sys::NLMSG_ERROR, seq, pid, &wire::nlmsgerr_bytes(&e), &[])
+    message(utun_sys::NLMSG_ERROR, seq, pid, &encode::nlmsgerr_bytes(&e), &[])
 }
 
 /// What the kernel answers to `ip route get` on IPv4: an RTM_NEWROUTE with
@@ -115,7 +116,7 @@ fn kernel_like_route_reply(seq: u32, pid: u32) -> Vec<u8> {
         utun_sys::RTM_NEWROUTE,
         seq,
         pid,
-        &wire::rtmsg_bytes(&rtm),
+        &encode::rtmsg_bytes(&rtm),
         &[
             (utun_sys::RTA_TABLE, &utun_sys::RT_TABLE_MAIN.to_ne_bytes()),
             (utun_sys::RTA_DST, &[10, 1, 2, 0]),
@@ -141,7 +142,7 @@ fn struct_codecs_cover_every_byte() {
         nlmsg_seq: u32::MAX,
         nlmsg_pid: u32::MAX,
     };
-    assert!(wire::nlmsghdr_bytes(&h).iter().all(|&b| b == 0xff));
+    assert!(encode::nlmsghdr_bytes(&h).iter().all(|&b| b == 0xff));
     let r = utun_sys::rtmsg {
         rtm_family: u8::MAX,
         rtm_dst_len: u8::MAX,
@@ -153,7 +154,7 @@ fn struct_codecs_cover_every_byte() {
         rtm_type: u8::MAX,
         rtm_flags: u32::MAX,
     };
-    assert!(wire::rtmsg_bytes(&r).iter().all(|&b| b == 0xff));
+    assert!(encode::rtmsg_bytes(&r).iter().all(|&b| b == 0xff));
     let a = utun_sys::ifaddrmsg {
         ifa_family: u8::MAX,
         ifa_prefixlen: u8::MAX,
@@ -161,19 +162,19 @@ fn struct_codecs_cover_every_byte() {
         ifa_scope: u8::MAX,
         ifa_index: u32::MAX,
     };
-    assert!(wire::ifaddrmsg_bytes(&a).iter().all(|&b| b == 0xff));
+    assert!(encode::ifaddrmsg_bytes(&a).iter().all(|&b| b == 0xff));
     let e = utun_sys::nlmsgerr { error: -1, msg: h };
-    assert!(wire::nlmsgerr_bytes(&e).iter().all(|&b| b == 0xff));
+    assert!(encode::nlmsgerr_bytes(&e).iter().all(|&b| b == 0xff));
 
     // Distinct values round-trip field by field.
     let h = utun_sys::nlmsghdr { nlmsg_len: 1, nlmsg_type: 2, nlmsg_flags: 3, nlmsg_seq: 4, nlmsg_pid: 5 };
-    let back = wire::read_nlmsghdr(&wire::nlmsghdr_bytes(&h)).unwrap();
+    let back = parse::read_nlmsghdr(&encode::nlmsghdr_bytes(&h)).unwrap();
     assert_eq!(format!("{back:?}"), format!("{h:?}"));
     let e = utun_sys::nlmsgerr { error: -17, msg: h };
-    let back = wire::read_nlmsgerr(&wire::nlmsgerr_bytes(&e)).unwrap();
+    let back = parse::read_nlmsgerr(&encode::nlmsgerr_bytes(&e)).unwrap();
     assert_eq!(format!("{back:?}"), format!("{e:?}"));
-    assert!(wire::read_nlmsghdr(&[0; size_of::<utun_sys::nlmsghdr>() - 1]).is_none());
-    assert!(wire::read_nlmsgerr(&[0; size_of::<utun_sys::nlmsgerr>() - 1]).is_none());
+    assert!(parse::read_nlmsghdr(&[0; size_of::<utun_sys::nlmsghdr>() - 1]).is_none());
+    assert!(parse::read_nlmsgerr(&[0; size_of::<utun_sys::nlmsgerr>() - 1]).is_none());
 }
 
 #[test]
@@ -199,7 +200,7 @@ fn alignment_follows_the_headers() {
 #[test]
 fn address_add_ipv4() {
     let a = InterfaceAddress::new(v4(10, 0, 0, 1), 24).unwrap();
-    let buf = wire::encode_address(AddressAction::Add, 7, &a, HEADER);
+    let buf = encode::encode_address(AddressAction::Add, 7, &a, HEADER);
     let m = only_message(&buf);
     assert_eq!(u32::from(m.kind()), utun_sys::RTM_NEWADDR);
     assert_eq!(
@@ -207,7 +208,7 @@ fn address_add_ipv4() {
         utun_sys::NLM_F_REQUEST | utun_sys::NLM_F_ACK | utun_sys::NLM_F_CREATE | utun_sys::NLM_F_EXCL
     );
     assert_eq!((m.header.nlmsg_seq, m.header.nlmsg_pid), (HEADER.seq, HEADER.pid));
-    let ifa = wire::read_ifaddrmsg(m.payload).unwrap();
+    let ifa = parse::read_ifaddrmsg(m.payload).unwrap();
     assert_eq!(u32::from(ifa.ifa_family), utun_sys::AF_INET);
     assert_eq!(ifa.ifa_prefixlen, 24);
     assert_eq!(u32::from(ifa.ifa_flags), 0);
@@ -226,9 +227,9 @@ fn address_add_ipv4() {
 #[test]
 fn address_with_peer_puts_the_peer_in_ifa_address() {
     let a = InterfaceAddress::new(v4(10, 0, 0, 1), 32).unwrap().with_peer(v4(10, 0, 0, 2)).unwrap();
-    let buf = wire::encode_address(AddressAction::Add, 3, &a, HEADER);
+    let buf = encode::encode_address(AddressAction::Add, 3, &a, HEADER);
     let m = only_message(&buf);
-    let ifa = wire::read_ifaddrmsg(m.payload).unwrap();
+    let ifa = parse::read_ifaddrmsg(m.payload).unwrap();
     assert_eq!(ifa.ifa_prefixlen, 32);
     assert_eq!(
         attrs(m.payload, size_of::<utun_sys::ifaddrmsg>()),
@@ -236,7 +237,7 @@ fn address_with_peer_puts_the_peer_in_ifa_address() {
     );
 
     let a6 = InterfaceAddress::new(v6("fd00::1"), 128).unwrap().with_peer(v6("fd00::2")).unwrap();
-    let buf = wire::encode_address(AddressAction::Add, 3, &a6, HEADER);
+    let buf = encode::encode_address(AddressAction::Add, 3, &a6, HEADER);
     let m = only_message(&buf);
     let got = attrs(m.payload, size_of::<utun_sys::ifaddrmsg>());
     assert_eq!(got[0], (utun_sys::IFA_LOCAL, octets(v6("fd00::1"))));
@@ -246,9 +247,9 @@ fn address_with_peer_puts_the_peer_in_ifa_address() {
 #[test]
 fn address_ipv6_is_nodad_in_both_places() {
     let a = InterfaceAddress::new(v6("fd00:1::1"), 64).unwrap();
-    let buf = wire::encode_address(AddressAction::Add, 9, &a, HEADER);
+    let buf = encode::encode_address(AddressAction::Add, 9, &a, HEADER);
     let m = only_message(&buf);
-    let ifa = wire::read_ifaddrmsg(m.payload).unwrap();
+    let ifa = parse::read_ifaddrmsg(m.payload).unwrap();
     assert_eq!(u32::from(ifa.ifa_family), utun_sys::AF_INET6);
     assert_eq!(ifa.ifa_prefixlen, 64);
     assert_eq!(u32::from(ifa.ifa_flags), utun_sys::IFA_F_NODAD);
@@ -267,27 +268,27 @@ fn address_ipv6_is_nodad_in_both_places() {
 #[test]
 fn address_replace_and_delete_flags() {
     let a = InterfaceAddress::new(v4(10, 0, 0, 1), 24).unwrap();
-    let buf = wire::encode_address(AddressAction::Replace, 7, &a, HEADER);
+    let buf = encode::encode_address(AddressAction::Replace, 7, &a, HEADER);
     let m = only_message(&buf);
     assert_eq!(u32::from(m.kind()), utun_sys::RTM_NEWADDR);
     assert_eq!(
         flags(&m),
         utun_sys::NLM_F_REQUEST | utun_sys::NLM_F_ACK | utun_sys::NLM_F_CREATE | utun_sys::NLM_F_REPLACE
     );
-    let buf = wire::encode_address(AddressAction::Delete, 7, &a, HEADER);
+    let buf = encode::encode_address(AddressAction::Delete, 7, &a, HEADER);
     let m = only_message(&buf);
     assert_eq!(u32::from(m.kind()), utun_sys::RTM_DELADDR);
     assert_eq!(flags(&m), utun_sys::NLM_F_REQUEST | utun_sys::NLM_F_ACK);
     // Same body as the add: the kernel matches IFA_LOCAL, and the prefix of
     // IFA_ADDRESS with ifa_prefixlen.
-    let add = wire::encode_address(AddressAction::Add, 7, &a, HEADER);
+    let add = encode::encode_address(AddressAction::Add, 7, &a, HEADER);
     assert_eq!(buf[NLMSG_HDRLEN..], add[NLMSG_HDRLEN..]);
 }
 
 #[test]
 fn route_add_through_interface() {
     let r = Route::through_interface(net("10.1.2.3/16"), tun0());
-    let buf = wire::encode_route(RouteAction::Add, &r, 5, HEADER);
+    let buf = encode::encode_route(RouteAction::Add, &r, 5, HEADER);
     let m = only_message(&buf);
     assert_eq!(u32::from(m.kind()), utun_sys::RTM_NEWROUTE);
     assert_eq!(
@@ -295,7 +296,7 @@ fn route_add_through_interface() {
         utun_sys::NLM_F_REQUEST | utun_sys::NLM_F_ACK | utun_sys::NLM_F_CREATE | utun_sys::NLM_F_EXCL
     );
     assert_eq!((m.header.nlmsg_seq, m.header.nlmsg_pid), (HEADER.seq, HEADER.pid));
-    let rtm = wire::read_rtmsg(m.payload).unwrap();
+    let rtm = parse::read_rtmsg(m.payload).unwrap();
     assert_eq!(u32::from(rtm.rtm_family), utun_sys::AF_INET);
     assert_eq!(rtm.rtm_dst_len, 16);
     assert_eq!((rtm.rtm_src_len, rtm.rtm_tos, rtm.rtm_flags), (0, 0, 0));
@@ -322,9 +323,9 @@ fn route_add_through_interface() {
 #[test]
 fn route_add_via_gateway_ipv6() {
     let r = Route::via_gateway(net("fd00:9::/48"), v6("fd00::1")).unwrap();
-    let buf = wire::encode_route(RouteAction::Add, &r, 0, HEADER);
+    let buf = encode::encode_route(RouteAction::Add, &r, 0, HEADER);
     let m = only_message(&buf);
-    let rtm = wire::read_rtmsg(m.payload).unwrap();
+    let rtm = parse::read_rtmsg(m.payload).unwrap();
     assert_eq!(u32::from(rtm.rtm_family), utun_sys::AF_INET6);
     assert_eq!(rtm.rtm_dst_len, 48);
     assert_eq!(u32::from(rtm.rtm_scope), utun_sys::RT_SCOPE_UNIVERSE);
@@ -344,7 +345,7 @@ fn route_add_via_gateway_ipv6() {
         })
     );
     // With an interface too.
-    let buf = wire::encode_route(RouteAction::Add, &r, 4, HEADER);
+    let buf = encode::encode_route(RouteAction::Add, &r, 4, HEADER);
     let got = attrs(only_message(&buf).payload, size_of::<utun_sys::rtmsg>());
     assert_eq!(got.last().unwrap(), &(utun_sys::RTA_OIF, 4u32.to_ne_bytes().to_vec()));
 }
@@ -354,9 +355,9 @@ fn default_route_has_no_rta_dst() {
     for r in
         [Route::default_v4(NextHop::Interface(tun0())).unwrap(), Route::default_v6(NextHop::Interface(tun0())).unwrap()]
     {
-        let buf = wire::encode_route(RouteAction::Add, &r, 2, HEADER);
+        let buf = encode::encode_route(RouteAction::Add, &r, 2, HEADER);
         let m = only_message(&buf);
-        let rtm = wire::read_rtmsg(m.payload).unwrap();
+        let rtm = parse::read_rtmsg(m.payload).unwrap();
         assert_eq!(rtm.rtm_dst_len, 0);
         assert_eq!(
             attrs(m.payload, size_of::<utun_sys::rtmsg>()),
@@ -370,11 +371,11 @@ fn default_route_has_no_rta_dst() {
 #[test]
 fn route_delete_and_replace() {
     let r = Route::through_interface(net("10.0.0.0/8"), tun0());
-    let buf = wire::encode_route(RouteAction::Delete, &r, 5, HEADER);
+    let buf = encode::encode_route(RouteAction::Delete, &r, 5, HEADER);
     let m = only_message(&buf);
     assert_eq!(u32::from(m.kind()), utun_sys::RTM_DELROUTE);
     assert_eq!(flags(&m), utun_sys::NLM_F_REQUEST | utun_sys::NLM_F_ACK);
-    let rtm = wire::read_rtmsg(m.payload).unwrap();
+    let rtm = parse::read_rtmsg(m.payload).unwrap();
     assert_eq!(u32::from(rtm.rtm_table), utun_sys::RT_TABLE_MAIN);
     assert_eq!(u32::from(rtm.rtm_protocol), utun_sys::RTPROT_UNSPEC);
     assert_eq!(u32::from(rtm.rtm_scope), utun_sys::RT_SCOPE_NOWHERE);
@@ -384,7 +385,7 @@ fn route_delete_and_replace() {
         attrs(m.payload, size_of::<utun_sys::rtmsg>()),
         vec![(utun_sys::RTA_DST, vec![10, 0, 0, 0]), (utun_sys::RTA_OIF, 5u32.to_ne_bytes().to_vec())]
     );
-    let buf = wire::encode_route(RouteAction::Replace, &r, 5, HEADER);
+    let buf = encode::encode_route(RouteAction::Replace, &r, 5, HEADER);
     let m = only_message(&buf);
     assert_eq!(u32::from(m.kind()), utun_sys::RTM_NEWROUTE);
     assert_eq!(
@@ -398,11 +399,11 @@ fn route_get() {
     for (addr, family, fib_match) in
         [(v4(192, 0, 2, 7), utun_sys::AF_INET, true), (v6("2001:db8::7"), utun_sys::AF_INET6, false)]
     {
-        let buf = wire::encode_get_route(addr, fib_match, HEADER);
+        let buf = encode::encode_get_route(addr, fib_match, HEADER);
         let m = only_message(&buf);
         assert_eq!(u32::from(m.kind()), utun_sys::RTM_GETROUTE);
         assert_eq!(flags(&m), utun_sys::NLM_F_REQUEST);
-        let rtm = wire::read_rtmsg(m.payload).unwrap();
+        let rtm = parse::read_rtmsg(m.payload).unwrap();
         assert_eq!(u32::from(rtm.rtm_family), family);
         assert_eq!(usize::from(rtm.rtm_dst_len), octets(addr).len() * 8);
         assert_eq!(u32::from(rtm.rtm_table), utun_sys::RT_TABLE_UNSPEC);
@@ -439,7 +440,7 @@ fn acks_and_errors() {
         let m = error_reply(-errno, 5, 6);
         let Body::Error(got) = only_message(&m).body().unwrap() else { panic!("not an error") };
         assert_eq!(got, errno);
-        let err = RequestError::Kernel(std::io::Error::from_raw_os_error(got)).into_error(Op::AddRoute, &route);
+        let err = Error::os(Op::AddRoute, std::io::Error::from_raw_os_error(got)).about(route);
         assert_eq!(err.kind(), kind, "errno {errno}");
         assert_eq!(err.raw_os_error(), Some(errno));
         assert_eq!(err.op(), Op::AddRoute);
@@ -486,7 +487,7 @@ fn several_messages_in_one_buffer() {
     let mut odd = odd.to_vec();
     odd[..4].copy_from_slice(&((NLMSG_HDRLEN + 3) as u32).to_ne_bytes());
     buf.extend(&odd);
-    let all: Vec<_> = wire::messages(&buf).collect::<Result<_, _>>().unwrap();
+    let all: Vec<_> = parse::messages(&buf).collect::<Result<_, _>>().unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all.iter().map(|m| m.header.nlmsg_seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(all[0].body().unwrap(), Body::Error(libc::EEXIST));
@@ -497,33 +498,33 @@ fn several_messages_in_one_buffer() {
 #[test]
 fn parse_errors_say_where_and_what() {
     let rtm = utun_sys::rtmsg { rtm_family: utun_sys::AF_INET as u8, ..Default::default() };
-    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &wire::rtmsg_bytes(&rtm), &[(utun_sys::RTA_GATEWAY, &[1, 2, 3])]);
+    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &encode::rtmsg_bytes(&rtm), &[(utun_sys::RTA_GATEWAY, &[1, 2, 3])]);
     let err = only_message(&m).body().unwrap_err();
     assert_eq!(err.to_string(), "while parsing the RTA_GATEWAY attribute: length 3 is not an IPv4 or IPv6 address");
 
-    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &wire::rtmsg_bytes(&rtm), &[(utun_sys::RTA_DST, &[0; 16])]);
+    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &encode::rtmsg_bytes(&rtm), &[(utun_sys::RTA_DST, &[0; 16])]);
     let err = only_message(&m).body().unwrap_err();
     assert!(matches!(err.problem, Problem::AddressFamily { len: 16, .. }), "{err}");
 
-    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &wire::rtmsg_bytes(&rtm), &[(utun_sys::RTA_OIF, &[1, 2])]);
+    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &encode::rtmsg_bytes(&rtm), &[(utun_sys::RTA_OIF, &[1, 2])]);
     let err = only_message(&m).body().unwrap_err();
     assert_eq!(err.to_string(), "while parsing the RTA_OIF attribute: length 2 is not a 32-bit integer's");
 
     let with_len = utun_sys::rtmsg { rtm_dst_len: 8, ..rtm };
-    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &wire::rtmsg_bytes(&with_len), &[]);
+    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &encode::rtmsg_bytes(&with_len), &[]);
     assert_eq!(only_message(&m).body().unwrap_err().problem, Problem::MissingDestination(8));
 
     let too_long = utun_sys::rtmsg { rtm_dst_len: 33, ..rtm };
-    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &wire::rtmsg_bytes(&too_long), &[]);
+    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &encode::rtmsg_bytes(&too_long), &[]);
     assert_eq!(only_message(&m).body().unwrap_err().problem, Problem::PrefixLength { len: 33, max: 32 });
 
     let unix = utun_sys::rtmsg { rtm_family: 1, ..rtm };
-    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &wire::rtmsg_bytes(&unix), &[]);
+    let m = message(utun_sys::RTM_NEWROUTE, 1, 1, &encode::rtmsg_bytes(&unix), &[]);
     assert_eq!(only_message(&m).body().unwrap_err().problem, Problem::Family(1));
 
     let mut short = error_reply(0, 1, 1);
     short[..4].copy_from_slice(&((NLMSG_HDRLEN - 1) as u32).to_ne_bytes());
-    let err = wire::messages(&short).next().unwrap().unwrap_err();
+    let err = parse::messages(&short).next().unwrap().unwrap_err();
     assert_eq!(err.context, Context::Header { offset: 0 });
     assert!(err.to_string().starts_with("while parsing the netlink message header at byte 0: nlmsg_len 15"), "{err}");
 }
@@ -547,15 +548,15 @@ fn corpus() -> Vec<Vec<u8>> {
     let g6 = Route::via_gateway(net("fd00:9::/48"), v6("fd00::1")).unwrap();
     let d4 = Route::default_v4(NextHop::Gateway(v4(10, 0, 0, 2))).unwrap();
     let mut out = vec![
-        wire::encode_address(AddressAction::Add, 1, &a4, HEADER),
-        wire::encode_address(AddressAction::Add, 1, &p4, HEADER),
-        wire::encode_address(AddressAction::Replace, 1, &a6, HEADER),
-        wire::encode_address(AddressAction::Delete, 1, &a6, HEADER),
-        wire::encode_route(RouteAction::Add, &r4, 3, HEADER),
-        wire::encode_route(RouteAction::Add, &g6, 3, HEADER),
-        wire::encode_route(RouteAction::Delete, &d4, 0, HEADER),
-        wire::encode_get_route(v4(10, 1, 1, 1), true, HEADER),
-        wire::encode_get_route(v6("fd00::5"), false, HEADER),
+        encode::encode_address(AddressAction::Add, 1, &a4, HEADER),
+        encode::encode_address(AddressAction::Add, 1, &p4, HEADER),
+        encode::encode_address(AddressAction::Replace, 1, &a6, HEADER),
+        encode::encode_address(AddressAction::Delete, 1, &a6, HEADER),
+        encode::encode_route(RouteAction::Add, &r4, 3, HEADER),
+        encode::encode_route(RouteAction::Add, &g6, 3, HEADER),
+        encode::encode_route(RouteAction::Delete, &d4, 0, HEADER),
+        encode::encode_get_route(v4(10, 1, 1, 1), true, HEADER),
+        encode::encode_get_route(v6("fd00::5"), false, HEADER),
         error_reply(0, 1, 2),
         error_reply(-libc::ESRCH, 1, 2),
         kernel_like_route_reply(1, 2),
@@ -570,7 +571,7 @@ fn corpus() -> Vec<Vec<u8>> {
 /// Runs the whole parser over `buf`; returns (messages, decoded routes, errors).
 fn exercise(buf: &[u8]) -> (usize, usize, usize) {
     let (mut n, mut routes, mut errors) = (0, 0, 0);
-    for m in wire::messages(buf) {
+    for m in parse::messages(buf) {
         match m {
             Ok(m) => {
                 n += 1;
@@ -582,7 +583,7 @@ fn exercise(buf: &[u8]) -> (usize, usize, usize) {
                         let _ = e.to_string();
                     }
                 }
-                for a in wire::attributes(m.payload) {
+                for a in parse::attributes(m.payload) {
                     if let Err(e) = a {
                         let _ = e.to_string();
                     }
@@ -602,12 +603,12 @@ fn truncation_at_every_length_is_an_error() {
     for valid in corpus() {
         let (n, _, errors) = exercise(&valid);
         assert!(n >= 1 && errors == 0, "corpus message parses cleanly");
-        let first_len = wire::read_nlmsghdr(&valid).unwrap().nlmsg_len as usize;
+        let first_len = parse::read_nlmsghdr(&valid).unwrap().nlmsg_len as usize;
         for cut in 1..first_len {
-            let first = wire::messages(&valid[..cut]).next().expect("an item");
+            let first = parse::messages(&valid[..cut]).next().expect("an item");
             assert!(first.is_err(), "cut at {cut} of {first_len} parsed");
         }
-        assert!(wire::messages(&valid[..0]).next().is_none());
+        assert!(parse::messages(&valid[..0]).next().is_none());
     }
 }
 
@@ -622,13 +623,13 @@ fn route_payload_cut_inside_a_structure_is_an_error() {
     let mut framed = vec![first];
     let mut at = first;
     while at < payload.len() {
-        let len = usize::from(wire::read_rtattr(&payload[at..]).unwrap().rta_len);
+        let len = usize::from(parse::read_rtattr(&payload[at..]).unwrap().rta_len);
         framed.extend(at + len..=at + rta_align(len));
         at += rta_align(len);
     }
     let mut inside = 0;
     for cut in 0..payload.len() {
-        let result = wire::parse_route(&payload[..cut]);
+        let result = parse::parse_route(&payload[..cut]);
         if !framed.contains(&cut) {
             assert!(result.is_err(), "cut {cut} inside a structure parsed: {result:?}");
             inside += 1;
