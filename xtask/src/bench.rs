@@ -43,7 +43,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     step(if smoke { "device benchmark, smoke run" } else { "device benchmark" }, &mut device)?;
 
     let mut micro = cargo();
-    micro.current_dir(root).args(["bench", "-p", "utun", "--bench", "micro", "--"]);
+    micro.current_dir(root).args(["bench", "-p", "utun", "--features", "bench-internals", "--bench", "micro", "--"]);
     if smoke {
         micro.arg("--test");
     } else {
