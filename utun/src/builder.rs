@@ -16,10 +16,11 @@ use crate::net::{InterfaceAddress, IpNet, Route};
 /// asynchronously after an interface comes up or gets an address.
 const SETTLE: Duration = Duration::from_secs(2);
 
-/// Waits until the kernel routes `gateway` through interface `index`: on
-/// Linux the route to an IPv6 peer appears a moment after its address (from
-/// the address's DAD work, even with `IFA_F_NODAD`), and a gateway route
-/// added before that fails with `EHOSTUNREACH`.
+/// Waits (at most [`SETTLE`]) until the kernel routes `gateway` through
+/// interface `index`: on Linux the route to an IPv6 peer appears a moment
+/// after its address (from the address's DAD work, even with
+/// `IFA_F_NODAD`); until then the peer is unreachable and a gateway route
+/// through it fails with `EHOSTUNREACH`. (macOS installs it with the address.)
 fn wait_for_gateway(cleanup: &mut Cleanup, gateway: IpAddr, index: u32) -> Result<(), Error> {
     let deadline = Instant::now() + SETTLE;
     while Instant::now() < deadline {
@@ -112,7 +113,9 @@ impl TunBuilder {
 
     /// Creates and configures the device. When a step fails, the steps
     /// already done are undone and the device is closed (which removes it):
-    /// nothing is left behind.
+    /// nothing is left behind. With the interface up, it returns once the
+    /// kernel routes each IPv6 peer through it (Linux adds that route a
+    /// moment after the address), waiting at most 2 s.
     pub fn build(self) -> Result<Tun, Error> {
         let device = match &self.name {
             Some(name) => Device::with_name(name)?,
@@ -131,6 +134,12 @@ impl TunBuilder {
         }
         for address in &self.addresses {
             cleanup.add_address(&iface, *address)?;
+        }
+        if self.up {
+            // The device is returned once every peer is reachable through it.
+            for peer in self.addresses.iter().filter_map(InterfaceAddress::peer).filter(IpAddr::is_ipv6) {
+                wait_for_gateway(&mut cleanup, peer, device.index())?;
+            }
         }
         if self.up && !self.routes.is_empty() {
             // Routes through a gateway need the link operationally up.

@@ -14,6 +14,18 @@
 //! * [`route`]: the routing message kinds and flags; [`encode`] builds what
 //!   `route(8)` writes; [`parse`] reads what the kernel answers.
 
+/// A `u32` header constant as a C `int` field (`rtm_flags`, `rtm_addrs`).
+pub(crate) const fn i32_of(value: u32) -> i32 {
+    assert!(value <= i32::MAX as u32, "constant does not fit in an int");
+    value as i32
+}
+
+/// A structure size as a `sa_len`-style `u8`, checked at compile time.
+pub(crate) const fn len_u8(len: usize) -> u8 {
+    assert!(len <= u8::MAX as usize, "size does not fit in a u8");
+    len as u8
+}
+
 pub(crate) mod encode;
 pub(crate) mod parse;
 pub(crate) mod request;

@@ -9,8 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use utun_sys::apple;
 
+use super::len_u8;
 use super::sockaddr::{sockaddr_from_bytes, sockaddr_in_bytes};
-use crate::codec::field::{len_u8, u8_of, u16_of};
+use crate::codec::field::{u8_of, u16_of};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::net::InterfaceAddress;

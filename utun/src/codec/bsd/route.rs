@@ -18,7 +18,8 @@ use core::mem::size_of;
 
 use utun_sys::apple;
 
-use crate::codec::field::{i32_of, u8_of};
+use super::i32_of;
+use crate::codec::field::u8_of;
 use crate::error::Op;
 
 /// `sizeof(struct rt_msghdr)`: where the sockaddrs start.
