@@ -1,5 +1,5 @@
 //! Interface configuration on macOS: ioctls on an `AF_INET` (or `AF_INET6`)
-//! datagram socket, with the requests `crate::bsd` builds. (Those ioctls fail
+//! datagram socket, with the requests `crate::codec::bsd::request` builds. (Those ioctls fail
 //! on the utun's own `PF_SYSTEM` socket: the inet layers handle them.)
 
 use std::ffi::{c_int, c_ulong};

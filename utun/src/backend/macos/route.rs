@@ -1,4 +1,4 @@
-//! The `PF_ROUTE` routing socket: writes the messages `crate::bsd` encodes
+//! The `PF_ROUTE` routing socket: writes the messages `crate::codec::bsd::encode` builds
 //! and matches the kernel's answer by `rtm_seq` and `rtm_pid`
 //! (XNU bsd/net/rtsock.c: the sender sees its own messages, `SO_USELOOPBACK`
 //! being on by default, alongside every other routing message on the system).
