@@ -28,8 +28,10 @@ pub fn demo(root: &Path, args: &[String]) -> Result<bool> {
         bail!("demo takes no arguments, got {other}");
     }
     if cfg!(target_os = "linux") {
-        setup::apt(setup::DEMO_APT)
-            .context("installing what the demo needs (or run `cargo xtask test`, which does)")?;
+        let names: Vec<&str> = setup::DEMO_APT.iter().map(|(package, _)| *package).collect();
+        setup::apt(setup::DEMO_APT).with_context(|| {
+            format!("the demo needs {} (libclang and the kernel headers for its build, ping)", names.join(", "))
+        })?;
     }
     println!("==> building the {DEMO_EXAMPLE} example");
     let exe = build_example(root)?;
