@@ -41,7 +41,9 @@ pub const FALLBACK: &str = "UTUN_SYS_DARWIN_INCLUDE_FALLBACK";
 /// Why no Apple headers were found: a one-line summary (the reason a build
 /// that may go on without them gives) and the full message that names the fix.
 pub struct NotFound {
+    /// One line: what was looked at, and what was missing.
     pub summary: String,
+    /// The whole error, with what to install or set.
     pub message: String,
 }
 
