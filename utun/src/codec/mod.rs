@@ -29,6 +29,17 @@ pub(crate) mod bsd;
 #[cfg(target_os = "linux")]
 pub(crate) mod netlink;
 
+/// Where the macOS formats cannot be built (no darwin headers on this host:
+/// see `utun/build.rs`), their tests report themselves skipped, with why.
+#[cfg(all(test, not(target_os = "macos"), not(utun_apple_layouts)))]
+mod bsd_skipped {
+    #[test]
+    #[ignore = "needs darwin headers for the Apple layouts: run `cargo xtask test`, which installs them"]
+    fn macos_message_tests_need_darwin_headers() {
+        panic!("skipped: {}", env!("UTUN_APPLE_LAYOUTS_MISSING"));
+    }
+}
+
 /// A message that could not be parsed: where (`context`: the header, a
 /// sockaddr, an attribute...) and what was wrong there (`problem`). Displays
 /// as `while parsing <context>: <problem>`.

@@ -74,12 +74,32 @@ fn header_args(rust_target: &str) -> Result<(Vec<String>, PathBuf, String), Stri
             let root = Path::new(&sdk).join("usr/include");
             Ok((vec!["-isysroot".into(), sdk.clone()], root, format!("macOS SDK at {sdk}")))
         }
-        None => Err("the golden-bytes tests compile C for the Apple targets and need darwin headers, and none \
+        None => fallback(rust_target).ok_or_else(|| {
+            "the golden-bytes tests compile C for the Apple targets and need darwin headers, and none \
              are configured: run `cargo xtask test` (it installs them), or set UTUN_SYS_DARWIN_INCLUDE to a \
              darwin include directory (PyPI ziglang's lib/libc/include/any-darwin-any) or SDKROOT to a \
              MacOSX.sdk"
-            .to_string()),
+                .to_string()
+        }),
     }
+}
+
+/// `UTUN_SYS_DARWIN_INCLUDE_FALLBACK` (the workspace's `.cargo/config.toml`
+/// points it at `.venv/darwin-include`, where `cargo xtask test` links
+/// ziglang's headers), by the build script's rule: only when neither
+/// `UTUN_SYS_DARWIN_INCLUDE[_<target>]` nor `SDKROOT` is set, even empty,
+/// and the directory holds darwin headers.
+fn fallback(rust_target: &str) -> Option<(Vec<String>, PathBuf, String)> {
+    let set = |name: &str| std::env::var_os(name).is_some();
+    let per_target = format!("UTUN_SYS_DARWIN_INCLUDE_{}", rust_target.replace('-', "_"));
+    if set(&per_target) || set("UTUN_SYS_DARWIN_INCLUDE") || set("SDKROOT") {
+        return None;
+    }
+    let dir = std::env::var("UTUN_SYS_DARWIN_INCLUDE_FALLBACK").ok().filter(|d| !d.is_empty())?;
+    Path::new(&dir).join("sys/kern_control.h").is_file().then(|| {
+        let args = vec!["-nostdlibinc".into(), "-isystem".into(), dir.clone()];
+        (args, PathBuf::from(&dir), format!("darwin headers at {dir} (UTUN_SYS_DARWIN_INCLUDE_FALLBACK)"))
+    })
 }
 
 /// The golden values of one target, by name (`golden_<name>` in the C).
