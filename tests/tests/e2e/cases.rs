@@ -1,18 +1,17 @@
-//! The cases. Each runs inside its own network namespace (see netns.rs).
+//! The cases. Each runs inside a network namespace of its own
+//! (`utun_tests::netns`, through `utun_tests::suite`).
 
 use std::net::IpAddr;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 use utun::{Cleanup, Device, ErrorKind, Interface, InterfaceAddress, IpNet, Route, RouteTable, Tun, TunBuilder};
+use utun_tests::echo::{Responder, Served};
+use utun_tests::packet::bare_ipv4;
+use utun_tests::suite::Case;
 
 use crate::kernel;
-
-#[path = "../../../utun/examples/ping_responder/echo.rs"]
-#[allow(dead_code)]
-mod echo;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
@@ -47,22 +46,14 @@ fn ping_all_answered(v6: bool, target: &str) -> Result<String> {
     Ok(summary)
 }
 
-/// Builds the guide's set-up and serves echo requests on it while `f` runs.
-fn with_responder(tun: Tun, f: impl FnOnce(&Tun) -> Result<()>) -> Result<echo::Served> {
+/// Serves echo requests on `tun` while `f` runs.
+fn with_responder(tun: Tun, f: impl FnOnce(&Tun) -> Result<()>) -> Result<Served> {
     let tun = Arc::new(tun);
-    let stop = Arc::new(AtomicBool::new(false));
-    let server = {
-        let (tun, stop) = (Arc::clone(&tun), Arc::clone(&stop));
-        std::thread::spawn(move || echo::serve(tun.device(), &stop))
-    };
+    let responder = Responder::start(Arc::clone(&tun));
     let result = f(&tun);
-    stop.store(true, Ordering::Relaxed);
-    let served = server.join().map_err(|_| anyhow::anyhow!("the responder panicked"))??;
+    let served = responder.finish()?;
     result.map(|()| served)
 }
-
-/// A test case: runs inside a fresh namespace.
-pub type Case = fn() -> Result<()>;
 
 /// Every case, by name.
 pub fn all() -> Vec<(&'static str, Case)> {
@@ -191,24 +182,16 @@ fn up_down() -> Result<()> {
     Ok(())
 }
 
-/// A minimal IPv4 header of `len` bytes.
-fn ipv4(len: usize) -> Vec<u8> {
-    let mut p = vec![0u8; len];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-    p
-}
-
 fn bad_packets_write_nothing() -> Result<()> {
     let dev = Device::new()?;
     dev.interface().set_up(true)?;
     let name = dev.name();
     let before = kernel::rx_packets(name.as_str())?;
-    let mut unknown = ipv4(40);
+    let mut unknown = bare_ipv4(40);
     unknown[0] = 0x75;
     let cases: [(&str, Vec<u8>, ErrorKind); 5] = [
         ("empty", Vec::new(), ErrorKind::MalformedPacket),
-        ("truncated", ipv4(60)[..30].to_vec(), ErrorKind::MalformedPacket),
+        ("truncated", bare_ipv4(60)[..30].to_vec(), ErrorKind::MalformedPacket),
         ("shorter than a header", vec![0x45; 8], ErrorKind::MalformedPacket),
         ("unknown IP version", unknown, ErrorKind::MalformedPacket),
         ("larger than IP carries", vec![0x45; usize::from(u16::MAX) + 1], ErrorKind::PacketTooLarge),
@@ -219,7 +202,7 @@ fn bad_packets_write_nothing() -> Result<()> {
     }
     ensure!(kernel::rx_packets(name.as_str())? == before, "a refused packet reached the interface");
     // A good packet does reach it: the counter can move.
-    dev.send(&ipv4(28))?;
+    dev.send(&bare_ipv4(28))?;
     ensure!(kernel::rx_packets(name.as_str())? == before + 1, "the good packet was not counted");
     Ok(())
 }
@@ -451,11 +434,11 @@ fn buffer_too_small() -> Result<()> {
     // One echo request goes into the device; nobody answers it.
     let mut ping = Command::new("ping").args(["-c", "2", "-i", "0.5", "-W", "1", "10.0.0.2"]).spawn()?;
     let mut small = [0u8; 16];
-    let err = expect_kind(tun.recv(&mut small), ErrorKind::BufferTooSmall)?;
+    let err = expect_kind(tun.device().recv(&mut small), ErrorKind::BufferTooSmall)?;
     ensure!(err.to_string().contains("limit 16"), "{err}");
     // The next packet fits a proper buffer, whole.
     let mut buf = [0u8; 2048];
-    let n = tun.recv(&mut buf)?;
+    let n = tun.device().recv(&mut buf)?;
     let total = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
     ensure!(buf[0] >> 4 == 4 && n == total, "read {n} bytes of a {total}-byte packet");
     let _ = ping.wait();
