@@ -17,6 +17,7 @@
 //!
 //! ```text
 //! tests/tests/e2e/                  end-to-end tests against the kernel (Linux; `ip -j` in kernel.rs)
+//! tests/tests/tokio/                the async device against a real tun (Linux)
 //! tests/tests/macos_privileged.rs   the macOS tests that need root (ignored elsewhere)
 //! tests/tests/sys_surface.rs        utun-sys's surface mirrors between its OS modules
 //! ```
