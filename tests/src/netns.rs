@@ -195,9 +195,11 @@ fn mount_private_root() -> io::Result<()> {
     if rc != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-/// IPv6 off for every interface of this namespace, present and future
-/// (/proc/sys/net belongs to the namespace of the thread that opens it).
-fn disable_ipv6() -> Result<()> {
+/// IPv6 off for every interface of the calling thread's network namespace,
+/// present and future (/proc/sys/net belongs to the namespace of the thread
+/// that opens it): for a test in a [`Namespace::new`] that wants no packet of
+/// the kernel's own on its device. What [`Namespace::without_ipv6`] does.
+pub fn disable_ipv6() -> Result<()> {
     if !Path::new("/proc/sys/net/ipv6").is_dir() {
         return Ok(()); // a kernel without IPv6: nothing to turn off
     }
