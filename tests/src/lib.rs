@@ -20,6 +20,7 @@
 //! tests/tests/tokio/                the async device against a real tun (Linux)
 //! tests/tests/macos_privileged.rs   the macOS tests that need root (ignored elsewhere)
 //! tests/tests/sys_surface.rs        utun-sys's surface mirrors between its OS modules
+//! tests/examples/ping_responder/    the demo (`cargo xtask demo`)
 //! ```
 
 pub mod echo;

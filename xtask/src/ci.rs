@@ -42,7 +42,15 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
     for target in ["aarch64-apple-darwin", "x86_64-apple-darwin"] {
         step(
             &format!("Mach-O link of the examples for {target} (cargo zigbuild)"),
-            cargo().current_dir(root).args(["zigbuild", "--quiet", "-p", "utun", "--examples", "--target", target]),
+            cargo().current_dir(root).args([
+                "zigbuild",
+                "--quiet",
+                "-p",
+                "utun-tests",
+                "--examples",
+                "--target",
+                target,
+            ]),
         )?;
     }
 
