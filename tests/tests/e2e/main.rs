@@ -12,6 +12,8 @@
 mod cases;
 #[cfg(target_os = "linux")]
 mod kernel;
+#[cfg(target_os = "linux")]
+mod routing;
 
 /// A child process the tests start (for what must not happen in the test
 /// process itself, like dropping privileges).

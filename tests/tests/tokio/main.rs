@@ -9,9 +9,14 @@
 //! network namespaces: where those are missing they are reported as ignored
 //! with the reason, and with `UTUN_E2E_REQUIRED=1` (`cargo xtask ci`) that is
 //! a failure. Linux only: macOS's async test is in `macos_privileged.rs`.
+//!
+//! `AsyncDevice` is named in one place, setup.rs's `pub use`, should its
+//! path change.
 
 #[cfg(target_os = "linux")]
 mod cases;
+#[cfg(target_os = "linux")]
+mod setup;
 
 #[cfg(target_os = "linux")]
 fn main() {
