@@ -224,3 +224,38 @@ fn panic_message(payload: Option<Box<dyn std::any::Any + Send>>) -> String {
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    #[test]
+    fn a_process_with_a_second_thread_is_refused_and_stays_where_it_is() {
+        // A second thread for certain, whatever the harness does.
+        let (release, wait) = mpsc::channel::<()>();
+        let other = thread::spawn(move || wait.recv());
+        let before = std::fs::read_link("/proc/thread-self/ns/net").expect("this thread's namespace");
+        let err = Namespace::new().enter_process().expect_err("refused");
+        assert!(format!("{err:#}").contains("threads"), "{err:#}");
+        assert_eq!(std::fs::read_link("/proc/thread-self/ns/net").expect("this thread's namespace"), before);
+        release.send(()).expect("the other thread waits");
+        other.join().expect("joined").expect("released");
+    }
+
+    #[test]
+    fn a_thread_cannot_have_private_mounts() {
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&ran);
+        let err = Namespace::new()
+            .with_private_mounts()
+            .run(move || {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            })
+            .expect_err("refused");
+        assert!(format!("{err:#}").contains("whole process"), "{err:#}");
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst), "the closure ran");
+    }
+}
