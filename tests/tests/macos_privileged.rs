@@ -12,16 +12,12 @@
 use std::net::{IpAddr, UdpSocket};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use utun::AsyncDevice;
 use utun::{Device, ErrorKind, InterfaceAddress, IpNet, RouteTable, TunBuilder};
-
-#[path = "../../utun/examples/ping_responder/echo.rs"]
-#[allow(dead_code)]
-mod echo;
+use utun_tests::echo::{self, Responder};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
@@ -81,7 +77,7 @@ fn configuration_is_what_ifconfig_and_netstat_show() -> Result<()> {
     let (_, get) = tool("route", &["-n", "get", "10.9.1.1"])?;
     ensure!(get.contains(&format!("interface: {name}")), "route -n get 10.9.1.1:\n{get}");
     let entry = RouteTable::open()?.get(ip("10.9.1.1"))?;
-    ensure!(entry.interface_index == tun.index(), "{entry:?}");
+    ensure!(entry.interface_index == tun.device().index(), "{entry:?}");
     drop(tun);
     let (ok, _) = tool("ifconfig", &[name.as_str()])?;
     ensure!(!ok, "{name} still exists");
@@ -93,12 +89,7 @@ fn configuration_is_what_ifconfig_and_netstat_show() -> Result<()> {
 #[test]
 #[ignore = "needs root on macOS"]
 fn ping_is_answered_over_ipv4_and_ipv6() -> Result<()> {
-    let tun = Arc::new(builder()?.build()?);
-    let stop = Arc::new(AtomicBool::new(false));
-    let server = {
-        let (tun, stop) = (Arc::clone(&tun), Arc::clone(&stop));
-        std::thread::spawn(move || echo::serve(tun.device(), &stop))
-    };
+    let responder = Responder::start(Arc::new(builder()?.build()?));
     let mut failures = Vec::new();
     for (cmd, target) in [("ping", "10.0.0.2"), ("ping", "10.9.1.1"), ("ping6", "fd00::2"), ("ping6", "fd09::1")] {
         let (ok, text) = tool(cmd, &["-c", "5", "-i", "0.2", target])?;
@@ -106,8 +97,7 @@ fn ping_is_answered_over_ipv4_and_ipv6() -> Result<()> {
             failures.push(format!("{cmd} {target}:\n{text}"));
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    let served = server.join().map_err(|_| anyhow::anyhow!("responder panicked"))??;
+    let served = responder.finish()?;
     ensure!(failures.is_empty(), "{}", failures.join("\n"));
     ensure!(served.answered == 20, "answered {}", served.answered);
     Ok(())

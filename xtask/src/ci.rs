@@ -35,12 +35,9 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
         )?;
     }
     step(
-        "cargo test --workspace (UTUN_E2E_REQUIRED=1: the end-to-end tests must run, not be ignored)",
+        "cargo test --workspace (UTUN_E2E_REQUIRED=1: the end-to-end and the tokio device's tests must run, not be \
+         ignored)",
         cargo().current_dir(root).args(["test", "--workspace", "--all-features"]).env("UTUN_E2E_REQUIRED", "1"),
-    )?;
-    step(
-        "the tests that need root and are #[ignore]d on a plain cargo test (the tokio device)",
-        cargo().current_dir(root).args(["test", "-p", "utun", "--all-features", "--lib", "--", "--ignored"]),
     )?;
     newcomer(root)?;
     step(
@@ -50,7 +47,15 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
     for target in ["aarch64-apple-darwin", "x86_64-apple-darwin"] {
         step(
             &format!("Mach-O link of the examples for {target} (cargo zigbuild)"),
-            cargo().current_dir(root).args(["zigbuild", "--quiet", "-p", "utun", "--examples", "--target", target]),
+            cargo().current_dir(root).args([
+                "zigbuild",
+                "--quiet",
+                "-p",
+                "utun-tests",
+                "--examples",
+                "--target",
+                target,
+            ]),
         )?;
     }
 

@@ -57,7 +57,7 @@ pub fn missing_commands(root: &Path, workflow: &str, xtask_commands: &[&str]) ->
                     }
                 }
                 "--example" => {
-                    let dir = root.join("utun/examples");
+                    let dir = root.join("tests/examples");
                     if !dir.join(format!("{next}.rs")).is_file() && !dir.join(next).join("main.rs").is_file() {
                         problems.push(format!("`{line}`: no example {next}"));
                     }

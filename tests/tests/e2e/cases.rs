@@ -1,28 +1,35 @@
-//! The cases. Each runs inside its own network namespace (see netns.rs).
+//! The cases (those about addresses and routes in routing.rs). Each runs
+//! inside a network namespace of its own (`utun_tests::netns`, through
+//! `utun_tests::suite`).
 
 use std::net::IpAddr;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
-use utun::{Cleanup, Device, ErrorKind, Interface, InterfaceAddress, IpNet, Route, RouteTable, Tun, TunBuilder};
+use utun::{Device, ErrorKind, Interface, InterfaceAddress, IpNet, Tun, TunBuilder};
+use utun_tests::echo::{Responder, Served};
+use utun_tests::packet::bare_ipv4;
+use utun_tests::suite::Case;
 
 use crate::kernel;
+use crate::routing::{
+    addresses_match_kernel, bad_addresses, guard_cleans_up, route_through_gone_interface, routes_round_trip,
+    wait_for_route,
+};
 
-#[path = "../../../utun/examples/ping_responder/echo.rs"]
-#[allow(dead_code)]
-mod echo;
-
-fn ip(s: &str) -> IpAddr {
+/// A literal address.
+pub fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
 }
 
-fn net(s: &str) -> IpNet {
+/// A literal network.
+pub fn net(s: &str) -> IpNet {
     s.parse().expect("a literal network")
 }
 
-fn addr(a: &str, prefix: u8, peer: Option<&str>) -> Result<InterfaceAddress> {
+/// An interface address, with a peer or not.
+pub fn addr(a: &str, prefix: u8, peer: Option<&str>) -> Result<InterfaceAddress> {
     let a = InterfaceAddress::new(ip(a), prefix)?;
     Ok(match peer {
         Some(p) => a.with_peer(ip(p))?,
@@ -47,22 +54,14 @@ fn ping_all_answered(v6: bool, target: &str) -> Result<String> {
     Ok(summary)
 }
 
-/// Builds the guide's set-up and serves echo requests on it while `f` runs.
-fn with_responder(tun: Tun, f: impl FnOnce(&Tun) -> Result<()>) -> Result<echo::Served> {
+/// Serves echo requests on `tun` while `f` runs.
+fn with_responder(tun: Tun, f: impl FnOnce(&Tun) -> Result<()>) -> Result<Served> {
     let tun = Arc::new(tun);
-    let stop = Arc::new(AtomicBool::new(false));
-    let server = {
-        let (tun, stop) = (Arc::clone(&tun), Arc::clone(&stop));
-        std::thread::spawn(move || echo::serve(tun.device(), &stop))
-    };
+    let responder = Responder::start(Arc::clone(&tun));
     let result = f(&tun);
-    stop.store(true, Ordering::Relaxed);
-    let served = server.join().map_err(|_| anyhow::anyhow!("the responder panicked"))??;
+    let served = responder.finish()?;
     result.map(|()| served)
 }
-
-/// A test case: runs inside a fresh namespace.
-pub type Case = fn() -> Result<()>;
 
 /// Every case, by name.
 pub fn all() -> Vec<(&'static str, Case)> {
@@ -104,7 +103,8 @@ pub fn child(mode: &str) -> i32 {
     }
 }
 
-fn expect_kind<T: std::fmt::Debug>(result: utun::Result<T>, kind: ErrorKind) -> Result<utun::Error> {
+/// The error of `result`, which must be of `kind`.
+pub fn expect_kind<T: std::fmt::Debug>(result: utun::Result<T>, kind: ErrorKind) -> Result<utun::Error> {
     match result {
         Ok(v) => bail!("expected a {kind:?} error, got Ok({v:?})"),
         Err(e) if e.kind() == kind => Ok(e),
@@ -127,14 +127,7 @@ fn close_removes_interface() -> Result<()> {
     let dev = Device::with_name("gone0")?;
     ensure!(kernel::link_exists("gone0")?);
     drop(dev);
-    // Bounded: a `fork` by another test thread (spawning `ip` or `ping`) holds
-    // a copy of every descriptor, close-on-exec ones too, until its `exec`,
-    // and the interface goes when the last copy is closed.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    while kernel::link_exists("gone0")? && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    ensure!(!kernel::link_exists("gone0")?, "gone0 still exists 2 s after the device was dropped");
+    ensure!(kernel::gone_soon("gone0")?, "gone0 still exists after the device was dropped");
     Ok(())
 }
 
@@ -146,6 +139,7 @@ fn taken_name_is_busy() -> Result<()> {
     let err = expect_kind(Device::with_name("busy0"), ErrorKind::Busy)?;
     ensure!(err.interface().map(|n| n.as_str()) == Some("busy0"), "{err}");
     drop(first);
+    ensure!(kernel::gone_soon("busy0")?, "busy0 still exists after the device was dropped");
     ensure!(kernel::link_names()? == before, "interfaces changed: {:?}", kernel::link_names()?);
     Ok(())
 }
@@ -198,24 +192,16 @@ fn up_down() -> Result<()> {
     Ok(())
 }
 
-/// A minimal IPv4 header of `len` bytes.
-fn ipv4(len: usize) -> Vec<u8> {
-    let mut p = vec![0u8; len];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-    p
-}
-
 fn bad_packets_write_nothing() -> Result<()> {
     let dev = Device::new()?;
     dev.interface().set_up(true)?;
     let name = dev.name();
     let before = kernel::rx_packets(name.as_str())?;
-    let mut unknown = ipv4(40);
+    let mut unknown = bare_ipv4(40);
     unknown[0] = 0x75;
     let cases: [(&str, Vec<u8>, ErrorKind); 5] = [
         ("empty", Vec::new(), ErrorKind::MalformedPacket),
-        ("truncated", ipv4(60)[..30].to_vec(), ErrorKind::MalformedPacket),
+        ("truncated", bare_ipv4(60)[..30].to_vec(), ErrorKind::MalformedPacket),
         ("shorter than a header", vec![0x45; 8], ErrorKind::MalformedPacket),
         ("unknown IP version", unknown, ErrorKind::MalformedPacket),
         ("larger than IP carries", vec![0x45; usize::from(u16::MAX) + 1], ErrorKind::PacketTooLarge),
@@ -226,7 +212,7 @@ fn bad_packets_write_nothing() -> Result<()> {
     }
     ensure!(kernel::rx_packets(name.as_str())? == before, "a refused packet reached the interface");
     // A good packet does reach it: the counter can move.
-    dev.send(&ipv4(28))?;
+    dev.send(&bare_ipv4(28))?;
     ensure!(kernel::rx_packets(name.as_str())? == before + 1, "the good packet was not counted");
     Ok(())
 }
@@ -272,166 +258,15 @@ fn ipv4_ping() -> Result<()> {
 
 fn ipv6_ping() -> Result<()> {
     let tun = TunBuilder::new().address(addr("fd00::1", 128, Some("fd00::2"))?).route(net("fd09::/64")).build()?;
+    // Until the kernel has added the route to the peer, ping fd00::2 fails
+    // with "Network is unreachable".
+    wait_for_route(ip("fd00::2"), tun.device().index())?;
     let served = with_responder(tun, |_| {
         ping_all_answered(true, "fd00::2")?;
         ping_all_answered(true, "fd09::1")?;
         Ok(())
     })?;
     ensure!(served.answered == 10, "answered {} echo requests, expected 10", served.answered);
-    Ok(())
-}
-
-/// `ip -j addr show dev NAME` as (local, prefixlen, address) triples.
-fn kernel_addresses(name: &str) -> Result<Vec<(String, u64, Option<String>)>> {
-    let v = kernel::ip_json(&["addr", "show", "dev", name])?;
-    let mut out = Vec::new();
-    for info in v[0]["addr_info"].as_array().into_iter().flatten() {
-        let local = info["local"].as_str().unwrap_or_default().to_string();
-        if local.starts_with("fe80") {
-            continue;
-        }
-        out.push((local, info["prefixlen"].as_u64().unwrap_or(999), info["address"].as_str().map(String::from)));
-    }
-    Ok(out)
-}
-
-fn addresses_match_kernel() -> Result<()> {
-    let dev = Device::new()?;
-    let iface = dev.interface();
-    iface.set_up(true)?;
-    let name = dev.name();
-    let p2p = addr("10.0.0.1", 32, Some("10.0.0.2"))?;
-    let lan = addr("10.5.0.1", 24, None)?;
-    let v6 = addr("fd00::1", 128, Some("fd00::2"))?;
-    let v6net = addr("fd01::1", 64, None)?;
-    for a in [&p2p, &lan, &v6, &v6net] {
-        iface.add_address(a)?;
-    }
-    let got = kernel_addresses(name.as_str())?;
-    for want in [
-        ("10.0.0.1", 32, Some("10.0.0.2")),
-        ("10.5.0.1", 24, None),
-        ("fd00::1", 128, Some("fd00::2")),
-        ("fd01::1", 64, None),
-    ] {
-        let found = got.iter().any(|(l, p, a)| l == want.0 && *p == want.1 && a.as_deref() == want.2);
-        ensure!(found, "ip does not show {want:?}: {got:?}");
-    }
-    let err = expect_kind(iface.add_address(&lan), ErrorKind::AlreadyExists)?;
-    ensure!(err.to_string().contains("10.5.0.1/24"), "{err}");
-    iface.remove_address(&lan)?;
-    iface.remove_address(&v6net)?;
-    let got = kernel_addresses(name.as_str())?;
-    ensure!(!got.iter().any(|(l, ..)| l == "10.5.0.1" || l == "fd01::1"), "removed addresses remain: {got:?}");
-    expect_kind(iface.remove_address(&lan), ErrorKind::NotFound)?;
-    Ok(())
-}
-
-fn bad_addresses() -> Result<()> {
-    let dev = Device::new()?;
-    let before = kernel_addresses(dev.name().as_str())?;
-    expect_kind(InterfaceAddress::new(ip("10.0.0.1"), 33), ErrorKind::InvalidInput)?;
-    expect_kind(InterfaceAddress::new(ip("fd00::1"), 129), ErrorKind::InvalidInput)?;
-    let err = expect_kind(InterfaceAddress::new(ip("fd00::1"), 64)?.with_peer(ip("fd00::2")), ErrorKind::InvalidInput)?;
-    ensure!(err.to_string().contains("/128"), "{err}");
-    expect_kind(InterfaceAddress::new(ip("10.0.0.1"), 24)?.with_peer(ip("fd00::2")), ErrorKind::InvalidInput)?;
-    ensure!(kernel_addresses(dev.name().as_str())? == before, "addresses changed");
-    Ok(())
-}
-
-/// `ip -j route show` destinations through `dev` (IPv4 or IPv6).
-fn kernel_routes(v6: bool, dev: &str) -> Result<Vec<String>> {
-    let family = if v6 { "-6" } else { "-4" };
-    let v = kernel::ip_json(&[family, "route", "show", "dev", dev])?;
-    Ok(v.as_array().into_iter().flatten().filter_map(|r| r["dst"].as_str().map(String::from)).collect())
-}
-
-/// Waits until the kernel routes `to` through interface `index` (Linux adds
-/// the route to an IPv6 peer from deferred work, a moment after the address).
-fn wait_for_route(to: IpAddr, index: u32) -> Result<()> {
-    let mut table = RouteTable::open()?;
-    for _ in 0..200 {
-        if table.get(to).is_ok_and(|e| e.interface_index == index) {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    bail!("the kernel never routed {to} through interface {index}")
-}
-
-fn routes_round_trip(v6: bool) -> Result<()> {
-    let (local, peer, netw, host, lookup, gwnet, default) = if v6 {
-        ("fd00::1", "fd00::2", "fd09::/64", "fd08::7/128", "fd09::1", "fd07::/48", "::/0")
-    } else {
-        ("10.0.0.1", "10.0.0.2", "10.9.0.0/16", "10.8.0.7/32", "10.9.1.1", "10.7.0.0/16", "0.0.0.0/0")
-    };
-    let prefix = if v6 { 128 } else { 32 };
-    let dev = Device::new()?;
-    let iface = dev.interface();
-    iface.set_up(true)?;
-    iface.add_address(&addr(local, prefix, Some(peer))?)?;
-    ensure!(iface.wait_until_running(std::time::Duration::from_secs(2))?, "{} never became RUNNING", dev.name());
-    wait_for_route(ip(peer), dev.index())?;
-    let name = dev.name();
-    let mut table = RouteTable::open()?;
-    let through = Route::through_interface(net(netw), name);
-    let host_route = Route::through_interface(net(host), name);
-    let via = Route::via_gateway(net(gwnet), ip(peer))?;
-    let default_route = Route::through_interface(net(default), name);
-    for r in [&through, &host_route, &via, &default_route] {
-        table.add(r)?;
-    }
-    let shown = kernel_routes(v6, name.as_str())?;
-    let host_shown = host.trim_end_matches(if v6 { "/128" } else { "/32" });
-    for want in [netw, host_shown, gwnet, "default"] {
-        ensure!(shown.iter().any(|d| d == want), "ip does not show {want}: {shown:?}");
-    }
-    let entry = table.get(ip(lookup))?;
-    ensure!(entry.interface_index == dev.index(), "lookup {lookup}: {entry:?}");
-    ensure!(entry.interface == Some(name), "lookup {lookup}: {entry:?}");
-    let entry = table.get(ip(if v6 { "fd07::5" } else { "10.7.3.4" }))?;
-    ensure!(entry.gateway == Some(ip(peer)) && entry.interface_index == dev.index(), "gateway lookup: {entry:?}");
-
-    let err = expect_kind(table.add(&through), ErrorKind::AlreadyExists)?;
-    ensure!(err.to_string().contains(netw) && err.interface() == Some(&name), "{err}");
-    for r in [&through, &host_route, &via, &default_route] {
-        table.delete(r)?;
-    }
-    let shown = kernel_routes(v6, name.as_str())?;
-    for gone in [netw, host_shown, gwnet, "default"] {
-        ensure!(!shown.iter().any(|d| d == gone), "{gone} is still there: {shown:?}");
-    }
-    expect_kind(table.delete(&through), ErrorKind::NotFound)?;
-    Ok(())
-}
-
-fn route_through_gone_interface() -> Result<()> {
-    let dev = Device::with_name("gone7")?;
-    let name = dev.name();
-    drop(dev);
-    let mut table = RouteTable::open()?;
-    let err = expect_kind(table.add(&Route::through_interface(net("10.9.0.0/16"), name)), ErrorKind::NotFound)?;
-    ensure!(err.to_string().contains("gone7"), "{err}");
-    let all = kernel::ip_json(&["-4", "route", "show"])?;
-    ensure!(!all.to_string().contains("10.9.0.0"), "a route was added: {all}");
-    Ok(())
-}
-
-fn guard_cleans_up() -> Result<()> {
-    let dev = Device::new()?;
-    let iface = dev.interface();
-    iface.set_up(true)?;
-    let name = dev.name();
-    let mut cleanup = Cleanup::new();
-    cleanup.add_address(&iface, addr("10.0.0.1", 32, Some("10.0.0.2"))?)?;
-    cleanup.add_route(Route::through_interface(net("10.9.0.0/16"), name))?;
-    cleanup.set_mtu(&iface, 1300)?;
-    ensure!(kernel_routes(false, name.as_str())?.contains(&"10.9.0.0/16".to_string()));
-    ensure!(cleanup.len() == 3);
-    drop(cleanup);
-    ensure!(!kernel_routes(false, name.as_str())?.contains(&"10.9.0.0/16".to_string()), "route left behind");
-    ensure!(kernel_addresses(name.as_str())?.is_empty(), "address left behind");
-    ensure!(iface.mtu()? != 1300, "MTU not restored");
     Ok(())
 }
 
@@ -447,6 +282,7 @@ fn failed_build_leaves_nothing() -> Result<()> {
         .build();
     let err = expect_kind(result, ErrorKind::NetworkUnreachable)?;
     ensure!(err.to_string().contains("192.0.2.1"), "{err}");
+    ensure!(kernel::gone_soon("fail0")?, "fail0 was left behind");
     ensure!(kernel::link_names()? == before, "an interface was left behind: {:?}", kernel::link_names()?);
     let all = kernel::ip_json(&["route", "show"])?;
     ensure!(!all.to_string().contains("10.9.0.0"), "a route was left behind: {all}");
@@ -454,22 +290,18 @@ fn failed_build_leaves_nothing() -> Result<()> {
 }
 
 fn buffer_too_small() -> Result<()> {
+    // Nothing but ping's echo requests on the device: no router
+    // solicitation or MLD report of the kernel's own comes first.
+    utun_tests::netns::disable_ipv6()?;
     let tun = TunBuilder::new().address(addr("10.0.0.1", 32, Some("10.0.0.2"))?).build()?;
     // One echo request goes into the device; nobody answers it.
     let mut ping = Command::new("ping").args(["-c", "2", "-i", "0.5", "-W", "1", "10.0.0.2"]).spawn()?;
     let mut small = [0u8; 16];
     let err = expect_kind(tun.device().recv(&mut small), ErrorKind::BufferTooSmall)?;
     ensure!(err.to_string().contains("limit 16"), "{err}");
-    // The next echo request fits a proper buffer, whole. (The kernel may
-    // put its own IPv6 router solicitation in between: skip what is not IPv4.)
+    // The next packet fits a proper buffer, whole.
     let mut buf = [0u8; 2048];
-    let mut n = tun.device().recv(&mut buf)?;
-    for _ in 0..4 {
-        if buf[0] >> 4 == 4 {
-            break;
-        }
-        n = tun.device().recv(&mut buf)?;
-    }
+    let n = tun.device().recv(&mut buf)?;
     let total = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
     ensure!(buf[0] >> 4 == 4 && n == total, "read {n} bytes of a {total}-byte packet");
     let _ = ping.wait();

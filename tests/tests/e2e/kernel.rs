@@ -2,6 +2,7 @@
 //! check the library's claims against an independent view.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -45,4 +46,22 @@ pub fn rx_packets(name: &str) -> Result<u64> {
 pub fn link_names() -> Result<Vec<String>> {
     let all = ip_json(&["link", "show"])?;
     Ok(all.as_array().into_iter().flatten().filter_map(|l| l["ifname"].as_str().map(String::from)).collect())
+}
+
+/// Whether interface `name` is gone within 2 s.
+///
+/// Closing a device's last descriptor removes its interface at once. But the
+/// tests run on several threads, and a child process another test starts
+/// (`ping`, `ip`) holds a copy of every descriptor of this process from its
+/// fork to its exec (close-on-exec acts only at the exec): while it does, the
+/// interface outlives the device's `drop`, for a moment.
+pub fn gone_soon(name: &str) -> Result<bool> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while link_exists(name)? {
+        if Instant::now() > deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(true)
 }

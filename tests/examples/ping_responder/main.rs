@@ -12,16 +12,18 @@
 //!                          the real ping over IPv4 and IPv6, checks 0% loss, cleans
 //!                          up and checks that nothing is left.
 //! ```
-
-mod echo;
+//!
+//! The namespace comes from `utun_tests::netns`, the echo replies from
+//! `utun_tests::echo`: the code the end-to-end tests run.
 
 use std::net::IpAddr;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result, bail};
 use utun::{InterfaceAddress, IpNet, RouteTable, TunBuilder};
+use utun_tests::echo::{self, Responder};
 
 const LOCAL_V4: &str = "10.0.0.1";
 const PEER_V4: &str = "10.0.0.2";
@@ -71,15 +73,10 @@ fn step(n: u32, text: impl std::fmt::Display) {
 /// Moves this (still single-threaded) process into a new network namespace.
 #[cfg(target_os = "linux")]
 fn isolate() -> Result<()> {
-    // SAFETY: unshare takes only flags; the process has one thread here.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        let err = std::io::Error::last_os_error();
-        bail!(
-            "cannot create a network namespace ({err}); the demo refuses to run in the host's namespace. \
-             Run it as root (sudo) on a kernel that allows network namespaces."
-        );
-    }
-    utun::Interface::by_name("lo")?.set_up(true)?;
+    utun_tests::netns::Namespace::new().enter_process().context(
+        "the demo refuses to run in the host's namespace. Run it as root (sudo) on a kernel that allows network \
+         namespaces",
+    )?;
     step(1, "network namespace: created with unshare(CLONE_NEWNET); nothing sent here can leave it");
     Ok(())
 }
@@ -109,31 +106,27 @@ fn run_demo() -> Result<()> {
     isolate()?;
     let tun = Arc::new(builder()?.build()?);
     let name = tun.name();
-    step(2, format_args!("device: created {name} (index {})", tun.index()));
+    let index = tun.device().index();
+    step(2, format_args!("device: created {name} (index {index})"));
     step(3, format_args!("addresses: {LOCAL_V4}/32 peer {PEER_V4}, {LOCAL_V6}/128 peer {PEER_V6}"));
-    let iface = tun.interface();
+    let iface = tun.device().interface();
     step(4, format_args!("MTU {}, up: {}", iface.mtu()?, iface.is_up()?));
     let mut table = RouteTable::open()?;
     let v4 = table.get("10.9.1.1".parse()?)?;
     let v6 = table.get("fd09::1".parse()?)?;
-    if v4.interface_index != tun.index() || v6.interface_index != tun.index() {
+    if v4.interface_index != index || v6.interface_index != index {
         bail!("the routes do not lead into {name}: {v4:?} {v6:?}");
     }
     step(5, format_args!("routes: {ROUTED_V4} and {ROUTED_V6} through {name} (the kernel's lookup agrees)"));
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let responder = {
-        let (tun, stop) = (Arc::clone(&tun), Arc::clone(&stop));
-        std::thread::spawn(move || echo::serve(tun.device(), &stop))
-    };
+    let responder = Responder::start(Arc::clone(&tun));
     step(6, format_args!("responder: answering ICMP and ICMPv6 echo requests on {name}"));
     let mut results = Vec::new();
     for (v6, target) in [(false, PEER_V4), (false, "10.9.1.1"), (true, PEER_V6), (true, "fd09::1")] {
         let summary = ping(v6, target);
         results.push((target, summary));
     }
-    stop.store(true, Ordering::Relaxed);
-    let served = responder.join().map_err(|_| anyhow::anyhow!("responder panicked"))??;
+    let served = responder.finish()?;
     for (target, summary) in &results {
         match summary {
             Ok(s) => println!("      ping {target}: {s}"),

@@ -1,6 +1,7 @@
-//! The stage: a network namespace (and a private mount namespace) for the
-//! whole process, the sysctls that make the kernel forward between the two
-//! devices, the devices themselves, and the packets.
+//! The stage, in the network namespace (and private mount namespace) that
+//! `utun_tests::netns` made for the whole process: tracefs, the sysctls that
+//! make the kernel forward between the two devices, the devices themselves,
+//! and the packets.
 //!
 //! tunA and tunB are persistent (`TUNSETPERSIST`), so each variant attaches
 //! to the same two interfaces (utun and tun-rs both with `IFF_NO_PI`: one
@@ -10,12 +11,13 @@
 use std::ffi::CStr;
 use std::fs;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 use utun::{Device, InterfaceAddress};
+use utun_tests::packet::{IPV4_HEADER_LEN, UDP_HEADER_LEN, Udp4};
 
 /// The device packets are written into.
 pub const TUN_A: &str = "tunA";
@@ -38,19 +40,6 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Moves this (still single-threaded) process into a new network namespace,
-/// so that nothing it sends can leave it, and a new mount namespace whose
-/// mounts do not propagate back (for tracefs, see [`ensure_tracefs`]).
-pub fn isolate() -> Result<()> {
-    // SAFETY: unshare takes only flags; the process has one thread here.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWNS) } != 0 {
-        return Err(io::Error::last_os_error()).context(
-            "cannot create a network namespace (unshare(CLONE_NEWNET)); the benchmark refuses to run outside one",
-        );
-    }
-    mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE).context("making the new mount namespace private")
-}
-
 /// `mount(2)` with no data.
 fn mount(source: Option<&CStr>, target: &CStr, fstype: Option<&CStr>, flags: libc::c_ulong) -> io::Result<()> {
     let ptr = |s: Option<&CStr>| s.map_or(std::ptr::null(), CStr::as_ptr);
@@ -60,8 +49,8 @@ fn mount(source: Option<&CStr>, target: &CStr, fstype: Option<&CStr>, flags: lib
 }
 
 /// Makes the syscall tracepoint visible: mounts tracefs at
-/// /sys/kernel/tracing in this process's private mount namespace when it is
-/// not mounted already. `Err` says why syscalls will not be counted.
+/// /sys/kernel/tracing in this process's private mount namespace (made by
+/// `Namespace::with_private_mounts`) when it is not mounted already. `Err` says why syscalls will not be counted.
 pub fn ensure_tracefs() -> Result<(), String> {
     if Path::new("/sys/kernel/tracing/events").is_dir() || Path::new("/sys/kernel/debug/tracing/events").is_dir() {
         return Ok(());
@@ -94,15 +83,12 @@ fn sysctl(path: &str, value: &str) -> Result<()> {
     fs::write(format!("/proc/sys/{path}"), value).with_context(|| format!("setting {path} = {value}"))
 }
 
-/// Forwarding on, reverse-path filtering off, IPv6 off (so the kernel sends
-/// no router solicitations or MLD reports of its own through the devices).
+/// Forwarding on, reverse-path filtering off. (IPv6 is off already: the
+/// namespace was made `without_ipv6`.)
 pub fn configure_namespace() -> Result<()> {
     sysctl("net/ipv4/ip_forward", "1")?;
     for conf in ["all", "default"] {
         sysctl(&format!("net/ipv4/conf/{conf}/rp_filter"), "0")?;
-        if Path::new("/proc/sys/net/ipv6").is_dir() {
-            sysctl(&format!("net/ipv6/conf/{conf}/disable_ipv6"), "1")?;
-        }
     }
     Ok(())
 }
@@ -220,36 +206,14 @@ fn drain(fd: RawFd) -> Result<()> {
     Ok(())
 }
 
-/// One IPv4/UDP packet of `size` bytes (at least 28) from [`SRC`] to
-/// [`DST`], with a correct header checksum (the kernel checks it before
-/// forwarding) and no UDP checksum (optional over IPv4).
+/// One IPv4/UDP packet of `size` bytes (at least 28) from [`SRC`]:40000 to
+/// [`DST`]:9 (discard), "don't fragment", with a correct header checksum
+/// (the kernel checks it before forwarding) and no UDP checksum (optional
+/// over IPv4); the payload counts up from 0.
 pub fn packet(size: usize) -> Vec<u8> {
     assert!((28..=1500).contains(&size), "packet size {size}");
-    let mut p = vec![0u8; size];
-    p[0] = 0x45; // version 4, 5-word header
-    p[2..4].copy_from_slice(&(size as u16).to_be_bytes());
-    p[6] = 0x40; // don't fragment
-    p[8] = 64; // TTL
-    p[9] = 17; // UDP
-    p[12..16].copy_from_slice(&SRC.octets());
-    p[16..20].copy_from_slice(&DST.octets());
-    let checksum = !ones_complement_sum(&p[..20]);
-    p[10..12].copy_from_slice(&checksum.to_be_bytes());
-    p[20..22].copy_from_slice(&40000u16.to_be_bytes()); // source port
-    p[22..24].copy_from_slice(&9u16.to_be_bytes()); // discard
-    p[24..26].copy_from_slice(&((size - 20) as u16).to_be_bytes());
-    for (i, b) in p[28..].iter_mut().enumerate() {
-        *b = i as u8;
-    }
-    p
-}
-
-fn ones_complement_sum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+    let payload: Vec<u8> = (0..size - IPV4_HEADER_LEN - UDP_HEADER_LEN).map(|i| i as u8).collect();
+    Udp4::new(SocketAddrV4::new(SRC, 40000), SocketAddrV4::new(DST, 9)).dont_fragment().packet(&payload)
 }
 
 /// Whether `got` is `sent` after one forwarding hop: the same bytes but the

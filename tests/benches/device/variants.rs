@@ -1,14 +1,16 @@
 //! The variants: the same job (write a packet into tunA, read the forwarded
 //! packet from tunB) done by each API, measured the same way.
 
-use std::hint::black_box;
-use std::os::fd::{AsRawFd as _, RawFd};
+use std::os::fd::AsRawFd as _;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail, ensure};
 use tokio::runtime::Runtime;
 
 use crate::counters::{SyscallCounter, allocations};
+use crate::loops::{
+    raw_blocking_loop, raw_nonblocking_loop, tun_rs_sync_loop, tun_rs_tokio_loop, utun_sync_loop, utun_tokio_loop,
+};
 use crate::raw;
 use crate::setup::{Devices, is_forwarded};
 
@@ -240,7 +242,6 @@ impl Bench {
         Ok(sample)
     }
 
-    #[cfg(feature = "tokio")]
     fn utun_tokio(&self, job: Job<'_>, counter: Option<&SyscallCounter>) -> Result<Sample> {
         let (a, b) = self.devices.utun()?;
         let mut buf = vec![0u8; 2048];
@@ -254,11 +255,6 @@ impl Bench {
             check(job.packet, &buf[..job.packet.len()])?;
             Ok(sample)
         })
-    }
-
-    #[cfg(not(feature = "tokio"))]
-    fn utun_tokio(&self, _job: Job<'_>, _counter: Option<&SyscallCounter>) -> Result<Sample> {
-        bail!("built without utun's `tokio` feature")
     }
 
     fn tun_rs_sync(&self, job: Job<'_>, counter: Option<&SyscallCounter>) -> Result<Sample> {
@@ -309,127 +305,5 @@ impl Bench {
 /// Fails unless `got` is `sent` forwarded once.
 fn check(sent: &[u8], got: &[u8]) -> Result<()> {
     ensure!(is_forwarded(sent, got), "the packet read back from tunB is not the one written into tunA");
-    Ok(())
-}
-
-/// A read that did not return the one packet written.
-fn wrong_length(got: usize, want: usize) -> anyhow::Error {
-    anyhow::anyhow!("read a {got}-byte packet where a {want}-byte one was forwarded (a stray packet?)")
-}
-
-/// `write(2)` through glibc, or as a direct system call when `DIRECT`.
-#[inline(always)]
-fn write<const DIRECT: bool>(fd: RawFd, buf: &[u8]) -> std::io::Result<usize> {
-    if DIRECT { raw::write_direct(fd, buf) } else { raw::write(fd, buf) }
-}
-
-/// `read(2)` through glibc, or as a direct system call when `DIRECT`.
-#[inline(always)]
-fn read<const DIRECT: bool>(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> {
-    if DIRECT { raw::read_direct(fd, buf) } else { raw::read(fd, buf) }
-}
-
-fn raw_blocking_loop<const DIRECT: bool>(a: RawFd, b: RawFd, frame: &[u8], buf: &mut [u8], n: usize) -> Result<()> {
-    for _ in 0..n {
-        let w = write::<DIRECT>(a, black_box(frame))?;
-        ensure!(w == frame.len(), "short write");
-        let r = read::<DIRECT>(b, buf)?;
-        if r != frame.len() {
-            return Err(wrong_length(r, frame.len()));
-        }
-    }
-    Ok(())
-}
-
-/// The non-blocking loop; `wait(fd, events)` waits after `EAGAIN`.
-fn raw_nonblocking_loop<const DIRECT: bool>(
-    a: RawFd,
-    b: RawFd,
-    frame: &[u8],
-    buf: &mut [u8],
-    n: usize,
-    wait: impl Fn(RawFd, libc::c_short) -> std::io::Result<()>,
-) -> Result<()> {
-    for _ in 0..n {
-        let w = loop {
-            match write::<DIRECT>(a, black_box(frame)) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => wait(a, libc::POLLOUT)?,
-                other => break other?,
-            }
-        };
-        ensure!(w == frame.len(), "short write");
-        let r = loop {
-            match read::<DIRECT>(b, buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => wait(b, libc::POLLIN)?,
-                other => break other?,
-            }
-        };
-        if r != frame.len() {
-            return Err(wrong_length(r, frame.len()));
-        }
-    }
-    Ok(())
-}
-
-fn utun_sync_loop(a: &utun::Device, b: &utun::Device, packet: &[u8], buf: &mut [u8], n: usize) -> Result<()> {
-    for _ in 0..n {
-        a.send(black_box(packet))?;
-        let r = b.recv(buf)?;
-        if r != packet.len() {
-            return Err(wrong_length(r, packet.len()));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(feature = "tokio")]
-async fn utun_tokio_loop(
-    a: &utun::AsyncDevice,
-    b: &utun::AsyncDevice,
-    packet: &[u8],
-    buf: &mut [u8],
-    n: usize,
-) -> Result<()> {
-    for _ in 0..n {
-        a.send(black_box(packet)).await?;
-        let r = b.recv(buf).await?;
-        if r != packet.len() {
-            return Err(wrong_length(r, packet.len()));
-        }
-    }
-    Ok(())
-}
-
-fn tun_rs_sync_loop(
-    a: &tun_rs::SyncDevice,
-    b: &tun_rs::SyncDevice,
-    packet: &[u8],
-    buf: &mut [u8],
-    n: usize,
-) -> Result<()> {
-    for _ in 0..n {
-        a.send(black_box(packet))?;
-        let r = b.recv(buf)?;
-        if r != packet.len() {
-            return Err(wrong_length(r, packet.len()));
-        }
-    }
-    Ok(())
-}
-
-async fn tun_rs_tokio_loop(
-    a: &tun_rs::AsyncDevice,
-    b: &tun_rs::AsyncDevice,
-    packet: &[u8],
-    buf: &mut [u8],
-    n: usize,
-) -> Result<()> {
-    for _ in 0..n {
-        a.send(black_box(packet)).await?;
-        let r = b.recv(buf).await?;
-        if r != packet.len() {
-            return Err(wrong_length(r, packet.len()));
-        }
-    }
     Ok(())
 }

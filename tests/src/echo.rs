@@ -1,7 +1,17 @@
 //! Answers ICMP (IPv4) and ICMPv6 echo requests in place: the reply is the
 //! request with source and destination swapped, the type changed and the
-//! checksum recomputed. Shared by the `ping_responder` example and the
-//! end-to-end tests (`#[path]`-included there), so both run the same code.
+//! checksum recomputed. The `ping_responder` demo, the end-to-end tests and
+//! the macOS privileged tests all answer `ping` with this code.
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use anyhow::anyhow;
+use utun::{Device, Tun};
+
+use crate::packet::{fold, sum16};
 
 /// IP protocol numbers (IANA): ICMP for IPv4, ICMPv6.
 const PROTO_ICMP: u8 = libc::IPPROTO_ICMP as u8;
@@ -11,25 +21,6 @@ const ICMP_ECHO_REQUEST: u8 = 8;
 const ICMP_ECHO_REPLY: u8 = 0;
 const ICMPV6_ECHO_REQUEST: u8 = 128;
 const ICMPV6_ECHO_REPLY: u8 = 129;
-
-/// The one's-complement sum of 16-bit big-endian words, folded, not inverted.
-fn sum16(mut acc: u32, bytes: &[u8]) -> u32 {
-    let mut chunks = bytes.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
 
 /// Turns an echo request in `packet` into its reply, in place. Returns
 /// `Some(kind)` ("ICMP" or "ICMPv6") when it did, `None` for any other packet.
@@ -88,10 +79,7 @@ pub struct Served {
 
 /// Answers echo requests on `dev` until `stop` is set. The device is put in
 /// non-blocking mode and polled with a short timeout, so `stop` is noticed.
-pub fn serve(dev: &utun::Device, stop: &std::sync::atomic::AtomicBool) -> utun::Result<Served> {
-    use std::os::fd::AsRawFd;
-    use std::sync::atomic::Ordering;
-
+pub fn serve(dev: &Device, stop: &AtomicBool) -> utun::Result<Served> {
     dev.set_nonblocking(true)?;
     let mut served = Served::default();
     let mut buf = vec![0u8; 65536];
@@ -117,4 +105,31 @@ pub fn serve(dev: &utun::Device, stop: &std::sync::atomic::AtomicBool) -> utun::
         }
     }
     Ok(served)
+}
+
+/// A responder serving a [`Tun`] on a thread of its own, until
+/// [`finish`](Responder::finish).
+#[derive(Debug)]
+pub struct Responder {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<utun::Result<Served>>,
+}
+
+impl Responder {
+    /// Starts answering echo requests on `tun`'s device.
+    pub fn start(tun: Arc<Tun>) -> Responder {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || serve(tun.device(), &stop))
+        };
+        Responder { stop, thread }
+    }
+
+    /// Stops it (within [`serve`]'s poll timeout, 100 ms) and says what it
+    /// did; an error when it failed or panicked.
+    pub fn finish(self) -> anyhow::Result<Served> {
+        self.stop.store(true, Ordering::Relaxed);
+        Ok(self.thread.join().map_err(|_| anyhow!("the echo responder panicked"))??)
+    }
 }

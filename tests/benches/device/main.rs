@@ -18,21 +18,26 @@
 //! `raw_syscalls:sys_enter` tracepoint, in a separate, untimed pass).
 //!
 //! ```text
-//! device [--smoke] [--rounds N] [--packets N] [--only VARIANT]...
+//! device [--smoke] [--rounds N] [--packets N] [--only VARIANT]... [--out FILE]
 //! ```
 //!
 //! `--smoke` is CI's short form (a few thousand packets); `--only` (a
 //! variant's JSON key, e.g. `utun_tokio`) runs just that, for profiling, and
-//! writes no report. A full run writes
-//! `BENCHMARKS.md` and `BENCHMARKS.json` at the workspace root; every run
-//! writes `target/bench/device.md` and `device.json`.
+//! writes nothing. Otherwise it writes what it measured, every round of
+//! every variant, as one JSON document to FILE (by default
+//! `target/bench/device-measurements.json`, see `measurements.rs`), and
+//! `cargo xtask bench` turns that into the report: `BENCHMARKS.md` and
+//! `BENCHMARKS.json` at the workspace root after a full run,
+//! `target/bench/device.md` and `device.json` after every run.
 
 #[cfg(target_os = "linux")]
 mod counters;
 #[cfg(target_os = "linux")]
-mod raw;
+mod loops;
 #[cfg(target_os = "linux")]
-mod report;
+mod measurements;
+#[cfg(target_os = "linux")]
+mod raw;
 #[cfg(target_os = "linux")]
 mod setup;
 #[cfg(target_os = "linux")]
@@ -52,13 +57,9 @@ fn main() {
 
 #[cfg(target_os = "linux")]
 fn main() {
-    match linux::run() {
-        Ok(true) => {}
-        Ok(false) => std::process::exit(1),
-        Err(e) => {
-            eprintln!("device benchmark: error: {e:#}");
-            std::process::exit(1);
-        }
+    if let Err(e) = linux::run() {
+        eprintln!("device benchmark: error: {e:#}");
+        std::process::exit(1);
     }
 }
 
@@ -67,13 +68,14 @@ mod linux {
     use std::path::{Path, PathBuf};
 
     use anyhow::{Context as _, Result, bail};
+    use utun_tests::netns::Namespace;
 
     use crate::counters::SyscallCounter;
-    use crate::report::{Report, Run};
+    use crate::measurements::{Measurements, Run};
     use crate::setup::{self, Devices};
     use crate::variants::{Bench, Job, Variant};
 
-    const USAGE: &str = "device [--smoke] [--rounds N] [--packets N] [--only VARIANT]...";
+    const USAGE: &str = "device [--smoke] [--rounds N] [--packets N] [--only VARIANT]... [--out FILE]";
 
     /// The packet sizes measured (IP packets, headers included).
     const SIZES: [usize; 2] = [64, 1400];
@@ -93,16 +95,27 @@ mod linux {
         pub counted: usize,
         /// Only these variants (for profiling one); empty: all.
         pub only: Vec<Variant>,
+        /// Where the measurements go.
+        pub out: PathBuf,
     }
 
     impl Options {
         fn parse() -> Result<Options> {
-            let mut opts =
-                Options { smoke: false, rounds: 200, packets: 4_000, warmup: 400, counted: 10_000, only: Vec::new() };
+            let out = workspace_root().join("target/bench/device-measurements.json");
+            let mut opts = Options {
+                smoke: false,
+                rounds: 200,
+                packets: 4_000,
+                warmup: 400,
+                counted: 10_000,
+                only: Vec::new(),
+                out: out.clone(),
+            };
             let mut only = Vec::new();
             let mut args = std::env::args().skip(1);
             let mut rounds = None;
             let mut packets = None;
+            let mut out = Some(out);
             while let Some(arg) = args.next() {
                 let mut number = |what: &str| -> Result<usize> {
                     let v = args.next().with_context(|| format!("{what} needs a number"))?;
@@ -117,16 +130,17 @@ mod linux {
                         let variant = Variant::ALL.into_iter().find(|v| v.key() == key);
                         only.push(variant.with_context(|| format!("--only {key}: no such variant"))?);
                     }
+                    "--out" => out = Some(PathBuf::from(args.next().context("--out needs a file")?)),
                     // `cargo bench` passes --bench to every bench binary.
                     "--bench" => {}
                     other => bail!("unknown argument {other}; usage: {USAGE}"),
                 }
             }
             if opts.smoke {
-                opts =
-                    Options { smoke: true, rounds: 2, packets: 2_000, warmup: 200, counted: 1_000, only: Vec::new() };
+                opts = Options { smoke: true, rounds: 2, packets: 2_000, warmup: 200, counted: 1_000, ..opts };
             }
             opts.only = only;
+            opts.out = out.unwrap_or(opts.out);
             if let Some(r) = rounds {
                 opts.rounds = r;
             }
@@ -139,26 +153,29 @@ mod linux {
         }
     }
 
-    /// The workspace root (the utun crate's parent).
+    /// The workspace root (the utun-tests crate's parent).
     fn workspace_root() -> PathBuf {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         manifest.parent().unwrap_or(manifest).to_path_buf()
     }
 
-    /// Runs the benchmark; `Ok(false)` when a hard requirement failed (an
-    /// allocation on a utun packet path), after the report.
-    pub fn run() -> Result<bool> {
+    /// Runs the benchmark and writes its measurements.
+    pub fn run() -> Result<()> {
         let opts = Options::parse()?;
-        if !cfg!(feature = "tokio") {
-            bail!("built without utun's `tokio` feature: run `cargo bench -p utun --features tokio --bench device`");
-        }
         if !setup::is_root() {
             bail!(
                 "the device benchmark creates a network namespace and two tun devices, which needs root: \
                  run `sudo -E cargo xtask bench` (or run this binary as root)"
             );
         }
-        setup::isolate()?;
+        // A mount namespace too, whose mounts stay here (tracefs, see
+        // `setup::ensure_tracefs`); IPv6 off, so that the kernel sends no
+        // router solicitations or MLD reports of its own through the devices.
+        Namespace::new()
+            .without_ipv6()
+            .with_private_mounts()
+            .enter_process()
+            .context("the benchmark refuses to run outside a network namespace of its own")?;
         println!("network namespace: created with unshare(CLONE_NEWNET); nothing sent here can leave it");
         let tracefs = setup::ensure_tracefs();
         let cpu = setup::pin_to_this_cpu().context("pinning the benchmark thread")?;
@@ -221,25 +238,12 @@ mod linux {
         println!("clean up: {} and {} removed\n", setup::TUN_A, setup::TUN_B);
 
         if !opts.only.is_empty() {
-            println!("(--only: no report)");
-            return Ok(true);
+            println!("(--only: nothing written)");
+            return Ok(());
         }
-        let report = Report::new(opts.clone(), &SIZES, runs, counted, syscalls);
-        print!("{}", report.text());
-        let out = workspace_root().join("target/bench");
-        std::fs::create_dir_all(&out)?;
-        report.write(&out.join("device.md"), &out.join("device.json"))?;
-        if !opts.smoke {
-            let root = workspace_root();
-            report.write(&root.join("BENCHMARKS.md"), &root.join("BENCHMARKS.json"))?;
-            println!("\nwrote BENCHMARKS.md and BENCHMARKS.json (and target/bench/device.md, device.json)");
-        } else {
-            println!("\nwrote target/bench/device.md and device.json");
-        }
-        let ok = report.hard_requirements_hold();
-        if !ok {
-            eprintln!("device benchmark: a utun packet path allocated in steady state (see the table)");
-        }
-        Ok(ok)
+        let measurements = Measurements { opts: &opts, sizes: &SIZES, runs: &runs, counted: &counted, syscalls };
+        measurements.write(&opts.out)?;
+        println!("measurements: {} (the report: cargo xtask bench)", opts.out.display());
+        Ok(())
     }
 }
