@@ -57,19 +57,20 @@ fn route_messages(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("rtnetlink");
     group.bench_function("encode RTM_NEWROUTE ipv4 dev", |b| {
-        b.iter(|| __bench::rtnetlink_encode_route(black_box(&via_interface), 7, false, 7, 4242))
+        b.iter(|| __bench::rtnetlink::encode_route(black_box(&via_interface), 7, false, 7, 4242))
     });
     group.bench_function("encode RTM_NEWROUTE ipv6 via", |b| {
-        b.iter(|| __bench::rtnetlink_encode_route(black_box(&via_gateway), 0, false, 7, 4242))
+        b.iter(|| __bench::rtnetlink::encode_route(black_box(&via_gateway), 0, false, 7, 4242))
     });
     let host: std::net::IpAddr = "10.9.1.1".parse().expect("an address");
-    group.bench_function("encode RTM_GETROUTE", |b| b.iter(|| __bench::rtnetlink_encode_get(black_box(host), 7, 4242)));
+    group
+        .bench_function("encode RTM_GETROUTE", |b| b.iter(|| __bench::rtnetlink::encode_get(black_box(host), 7, 4242)));
     // An RTM_NEWROUTE message, as the kernel answers RTM_GETROUTE with.
     for (name, route) in [("parse RTM_NEWROUTE ipv4", &via_interface), ("parse RTM_NEWROUTE ipv6", &via_gateway)] {
-        let reply = __bench::rtnetlink_encode_route(route, 7, true, 7, 4242);
-        let parsed = __bench::rtnetlink_parse_route(&reply).expect("a well-formed RTM_NEWROUTE");
+        let reply = __bench::rtnetlink::encode_route(route, 7, true, 7, 4242);
+        let parsed = __bench::rtnetlink::parse_route(&reply).expect("a well-formed RTM_NEWROUTE");
         assert_eq!(parsed.destination, Some(route.destination()), "{name}: parsed back");
-        group.bench_function(name, |b| b.iter(|| __bench::rtnetlink_parse_route(black_box(&reply)).is_some()));
+        group.bench_function(name, |b| b.iter(|| __bench::rtnetlink::parse_route(black_box(&reply)).is_some()));
     }
     group.finish();
 }
@@ -91,18 +92,18 @@ fn pf_route_messages(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("pf_route");
     group.bench_function("encode RTM_ADD ipv4 -interface", |b| {
-        b.iter(|| __bench::pf_route_encode_add(black_box(&via_interface), 7, 1, 4242))
+        b.iter(|| __bench::pf_route::encode_add(black_box(&via_interface), 7, 1, 4242))
     });
     group.bench_function("encode RTM_ADD ipv6 via", |b| {
-        b.iter(|| __bench::pf_route_encode_add(black_box(&via_gateway), 0, 1, 4242))
+        b.iter(|| __bench::pf_route::encode_add(black_box(&via_gateway), 0, 1, 4242))
     });
-    group.bench_function("encode RTM_GET", |b| b.iter(|| __bench::pf_route_encode_get(black_box(host), 1, 4242)));
+    group.bench_function("encode RTM_GET", |b| b.iter(|| __bench::pf_route::encode_get(black_box(host), 1, 4242)));
     // The kernel answers RTM_ADD with the message itself (rtm_errno set).
     for (name, route, index) in [("parse RTM_ADD ipv4", &via_interface, 7), ("parse RTM_ADD ipv6", &via_gateway, 0)] {
-        let reply = __bench::pf_route_encode_add(route, index, 1, 4242).expect("encoded");
-        let parsed = __bench::pf_route_parse(&reply).expect("a well-formed message");
+        let reply = __bench::pf_route::encode_add(route, index, 1, 4242).expect("encoded");
+        let parsed = __bench::pf_route::parse(&reply).expect("a well-formed message");
         assert_eq!(parsed, Some(route.destination()), "{name}: parsed back");
-        group.bench_function(name, |b| b.iter(|| __bench::pf_route_parse(black_box(&reply)).is_some()));
+        group.bench_function(name, |b| b.iter(|| __bench::pf_route::parse(black_box(&reply)).is_some()));
     }
     group.finish();
 }

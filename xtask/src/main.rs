@@ -17,6 +17,7 @@ mod bench;
 mod bindings;
 mod ci;
 mod demo;
+mod newcomer;
 mod objread;
 mod probe;
 mod setup;

@@ -11,7 +11,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use utun_sys::apple as sys;
 
 use crate::codec::bsd::encode::{encode_get, encode_route};
-use crate::codec::bsd::parse::{RouteReply, parse_route_message, sender_and_seq};
+use crate::codec::bsd::parse::{parse_route_message, sender_and_seq};
+use crate::codec::bsd::route::RouteReply;
 use crate::codec::bsd::route::RtmKind;
 use crate::error::{Error, ErrorKind, Op};
 use crate::net::{IpNet, Route, RouteEntry};

@@ -4,20 +4,17 @@
 
 use core::mem::{offset_of, size_of};
 use std::fmt;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use utun_sys::apple;
 
 use super::request::{AF_INET, AF_INET6, AF_LINK};
-use super::route::{RT_MSGHDR_LEN, RTF_GATEWAY, RTM_VERSION, rta_name};
-#[cfg(test)]
-use super::route::{RTF_DONE, RtmKind};
+use super::route::{LinkAddr, RT_MSGHDR_LEN, RTM_VERSION, RouteReply, SockAddr, rta_name};
 use super::sockaddr::sa_space;
 use crate::codec::field::{get, get_fields};
-use crate::error::{Error, Op};
+
 use crate::name::InterfaceName;
-use crate::net::{IpNet, RouteEntry};
+use crate::net::IpNet;
 
 /// What was being parsed when a message turned out malformed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,139 +112,6 @@ impl ParseError {
     /// announcements): a reader waiting for its reply skips it.
     pub(crate) fn is_other_message(&self) -> bool {
         matches!(self.problem, ParseProblem::OtherMessage { .. })
-    }
-}
-
-/// A link-layer sockaddr (`sockaddr_dl`): an interface.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct LinkAddr {
-    /// `sdl_index`.
-    pub(crate) index: u16,
-    /// `sdl_type` (`IFT_*`).
-    pub(crate) if_type: u8,
-    /// The name in `sdl_data` (`sdl_nlen` bytes), if any.
-    pub(crate) name: Option<InterfaceName>,
-}
-
-/// One sockaddr of a routing message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SockAddr {
-    /// `sa_len` 0 (4 bytes in the message).
-    Empty,
-    /// `AF_INET` or `AF_INET6`.
-    Ip(IpAddr),
-    /// `AF_LINK`.
-    Link(LinkAddr),
-    /// Another family, kept by number.
-    Other {
-        /// `sa_family`.
-        family: u8,
-    },
-}
-
-impl SockAddr {
-    fn ip(&self) -> Option<IpAddr> {
-        match *self {
-            SockAddr::Ip(ip) => Some(ip),
-            _ => None,
-        }
-    }
-}
-
-/// A parsed routing message with a `rt_msghdr`: a reply to a request (the
-/// request itself, echoed with `rtm_errno` or `RTF_DONE`; or, for `RTM_GET`
-/// and `RTM_DELETE`, the route), or another process's message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RouteReply {
-    /// `rtm_msglen`: where the next message in the buffer would start.
-    pub(crate) msglen: usize,
-    /// `rtm_type` (`RTM_*`).
-    pub(crate) rtm_type: u8,
-    /// `rtm_index`: the interface of the route (in `RTM_GET` replies).
-    pub(crate) index: u16,
-    /// `rtm_flags` (`RTF_*`).
-    pub(crate) flags: i32,
-    /// `rtm_addrs` (`RTA_*`).
-    pub(crate) addrs: i32,
-    /// `rtm_pid`: the process that sent the request.
-    pub(crate) pid: i32,
-    /// `rtm_seq`: the sender's sequence number.
-    pub(crate) seq: i32,
-    /// `rtm_errno`: 0, or why the kernel refused.
-    pub(crate) errno: i32,
-    /// `RTA_DST`.
-    pub(crate) destination: Option<SockAddr>,
-    /// `RTA_GATEWAY`: an address, or a `sockaddr_dl` for a route out of an
-    /// interface.
-    pub(crate) gateway: Option<SockAddr>,
-    /// `RTA_NETMASK` as a prefix length (0 for an empty mask), read with
-    /// the family of `RTA_DST` (or `RTA_IFA`), as XNU's `rtm_scrub` does:
-    /// the kernel's own masks carry `0xff` where the family would be.
-    pub(crate) prefix_len: Option<u8>,
-    /// `RTA_IFP`: the interface's link address (name and index).
-    pub(crate) interface: Option<LinkAddr>,
-    /// `RTA_IFA`: the interface address the route uses.
-    pub(crate) interface_address: Option<SockAddr>,
-}
-
-impl RouteReply {
-    /// The request kind, for `RTM_ADD`, `RTM_DELETE` and `RTM_GET`.
-    #[cfg(test)]
-    pub(crate) fn kind(&self) -> Option<RtmKind> {
-        RtmKind::from_rtm_type(self.rtm_type)
-    }
-
-    /// True for the reply to our request `seq` from process `pid` (a routing
-    /// socket also delivers every other process's messages).
-    pub(crate) fn is_reply_to(&self, seq: i32, pid: i32) -> bool {
-        self.seq == seq && self.pid == pid
-    }
-
-    /// True when the kernel marked the request done (`RTF_DONE`).
-    #[cfg(test)]
-    pub(crate) fn is_done(&self) -> bool {
-        self.flags & RTF_DONE != 0
-    }
-
-    /// The kind of `rtm_errno`, when it is not 0.
-    #[cfg(test)]
-    pub(crate) fn errno_kind(&self) -> Option<crate::ErrorKind> {
-        (self.errno != 0).then(|| crate::ErrorKind::from_errno(self.errno))
-    }
-
-    /// `rtm_errno` as the crate's error under `op`, when it is not 0 (with
-    /// the OS error as its source: `EEXIST`, `ESRCH`, `ENETUNREACH`, ...).
-    pub(crate) fn error(&self, op: Op) -> Option<Error> {
-        (self.errno != 0).then(|| Error::os(op, io::Error::from_raw_os_error(self.errno)))
-    }
-
-    /// The destination with its prefix: the netmask's length, or a host
-    /// prefix when there is no netmask (a host route).
-    pub(crate) fn destination_net(&self) -> Option<IpNet> {
-        let addr = self.destination.as_ref()?.ip()?;
-        let host = IpNet::from(addr);
-        IpNet::new(addr, self.prefix_len.unwrap_or(host.max_prefix_len())).ok()
-    }
-
-    /// The gateway address, for a route through one (`RTF_GATEWAY`): what
-    /// `route -n get` prints as `gateway:`.
-    pub(crate) fn gateway_ip(&self) -> Option<IpAddr> {
-        if self.flags & RTF_GATEWAY == 0 {
-            return None;
-        }
-        self.gateway.as_ref()?.ip()
-    }
-
-    /// The reply as a [`RouteEntry`]: destination, gateway (only through
-    /// one), the interface index (`rtm_index`, else `RTA_IFP`'s) and name.
-    pub(crate) fn to_route_entry(self) -> RouteEntry {
-        let ifp_index = self.interface.map_or(0, |l| l.index);
-        RouteEntry {
-            destination: self.destination_net(),
-            gateway: self.gateway_ip(),
-            interface_index: u32::from(if self.index != 0 { self.index } else { ifp_index }),
-            interface: self.interface.and_then(|l| l.name),
-        }
     }
 }
 
