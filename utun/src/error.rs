@@ -92,6 +92,9 @@ pub enum ErrorKind {
     WouldBlock,
     /// The kernel's reply could not be understood.
     MalformedReply,
+    /// The kernel's answer did not come within the bound the library waits
+    /// (it was lost, or the kernel is stuck): nothing is known of the outcome.
+    TimedOut,
     /// Any other OS error (see [`Error::raw_os_error`]).
     Other,
 }
@@ -108,6 +111,7 @@ impl ErrorKind {
             libc::EINVAL | libc::EDESTADDRREQ => ErrorKind::InvalidInput,
             libc::EMSGSIZE => ErrorKind::PacketTooLarge,
             libc::EAGAIN => ErrorKind::WouldBlock,
+            libc::ETIMEDOUT => ErrorKind::TimedOut,
             _ => ErrorKind::Other,
         }
     }
@@ -258,6 +262,7 @@ impl fmt::Display for Error {
             ErrorKind::BufferTooSmall => "buffer too small for the waiting packet, which was dropped",
             ErrorKind::WouldBlock => "operation would block",
             ErrorKind::MalformedReply => "the kernel's reply could not be parsed",
+            ErrorKind::TimedOut => "no answer from the kernel in time",
             ErrorKind::Other => "failed",
         })?;
         match &self.detail {
@@ -290,6 +295,7 @@ impl From<Error> for io::Error {
             ErrorKind::NotFound => io::ErrorKind::NotFound,
             ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
             ErrorKind::WouldBlock => io::ErrorKind::WouldBlock,
+            ErrorKind::TimedOut => io::ErrorKind::TimedOut,
             ErrorKind::InvalidInput | ErrorKind::MalformedPacket | ErrorKind::PacketTooLarge => {
                 io::ErrorKind::InvalidInput
             }

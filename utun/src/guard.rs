@@ -1,6 +1,9 @@
 //! A guard that undoes the configuration it made: for programs that must
 //! leave the system as they found it.
 
+use std::fmt;
+
+use crate::backend::ifconfig::ConfigSocket;
 use crate::error::{Error, ErrorKind};
 use crate::interface::Interface;
 use crate::net::{InterfaceAddress, Route};
@@ -9,15 +12,26 @@ use crate::routes::RouteTable;
 #[derive(Debug)]
 enum Step {
     Address(Interface, InterfaceAddress),
-    Route(Route),
+    /// The route and the index of the interface it went out of (0 through a
+    /// gateway), as when it was added.
+    Route(Route, u32),
     Mtu(Interface, u32),
     Up(Interface, bool),
 }
 
 /// Records every change it makes (addresses, routes, MTU, up/down) and, when
 /// dropped or [`undone`](Cleanup::undo), reverts them in reverse order.
-/// Reverting something already gone (a route that went with its interface) is
-/// not an error.
+///
+/// It acts only on what it changed, by identity: each step names the
+/// interface by index *and* name, and is undone only while that index still
+/// carries that name, so an interface renamed, replaced by a namesake or
+/// gone since is left alone (the step is reported as skipped, with why). A
+/// route is deleted as it was added (on Linux: the same table, protocol,
+/// scope, type, next hop and interface), never a namesake of it.
+///
+/// What undoing needs (the configuration and routing sockets) is opened with
+/// the first change and kept, so that undoing never needs a new descriptor:
+/// it still works when the process has run out of them.
 ///
 /// ```no_run
 /// use utun::{Cleanup, InterfaceAddress, IpNet, Route};
@@ -33,6 +47,7 @@ enum Step {
 #[derive(Debug, Default)]
 pub struct Cleanup {
     steps: Vec<Step>,
+    config: Option<ConfigSocket>,
     table: Option<RouteTable>,
 }
 
@@ -50,32 +65,44 @@ impl Cleanup {
         Ok(self.table.insert(table))
     }
 
+    fn config(&mut self) -> Result<&mut ConfigSocket, Error> {
+        let config = match self.config.take() {
+            Some(config) => config,
+            None => ConfigSocket::open()?,
+        };
+        Ok(self.config.insert(config))
+    }
+
     /// Adds an address, to be removed on undo.
     pub fn add_address(&mut self, iface: &Interface, address: InterfaceAddress) -> Result<(), Error> {
-        iface.add_address(&address)?;
+        iface.add_address_via(self.config()?, &address)?;
         self.steps.push(Step::Address(*iface, address));
         Ok(())
     }
 
-    /// Adds a route, to be deleted on undo.
+    /// Adds a route, to be deleted on undo. A route out of an interface
+    /// remembers that interface's index, and is deleted only from it.
     pub fn add_route(&mut self, route: Route) -> Result<(), Error> {
-        self.table()?.add(&route)?;
-        self.steps.push(Step::Route(route));
+        let table = self.table()?;
+        let oif = table.add_returning_index(&route)?;
+        self.steps.push(Step::Route(route, oif));
         Ok(())
     }
 
     /// Sets the MTU, to be restored on undo.
     pub fn set_mtu(&mut self, iface: &Interface, mtu: u32) -> Result<(), Error> {
-        let old = iface.mtu()?;
-        iface.set_mtu(mtu)?;
+        let config = self.config()?;
+        let old = config.mtu(iface)?;
+        config.set_mtu(iface, mtu)?;
         self.steps.push(Step::Mtu(*iface, old));
         Ok(())
     }
 
     /// Brings the interface up or down, to be restored on undo.
     pub fn set_up(&mut self, iface: &Interface, up: bool) -> Result<(), Error> {
-        let old = iface.is_up()?;
-        iface.set_up(up)?;
+        let config = self.config()?;
+        let old = config.flags(iface)? & utun_sys::IFF_UP != 0;
+        iface.set_up_via(config, up)?;
         self.steps.push(Step::Up(*iface, old));
         Ok(())
     }
@@ -95,32 +122,122 @@ impl Cleanup {
         self.steps.clear();
     }
 
-    /// Undoes every change, newest first. Tries them all; returns the first
-    /// error other than "already gone".
-    pub fn undo(mut self) -> Result<(), Error> {
-        self.undo_all()
+    /// Undoes every change, newest first, trying each one. A change whose
+    /// object is gone, or whose interface is no longer the one it was made
+    /// on, is skipped and reported in the [`Undone`]. When some change could
+    /// not be undone, the [`UndoError`] holds the errors and a guard with
+    /// just those changes, to try again ([`UndoError::into_cleanup`]).
+    pub fn undo(mut self) -> Result<Undone, UndoError> {
+        let (skipped, errors) = self.undo_all();
+        if errors.is_empty() {
+            Ok(Undone { skipped })
+        } else {
+            Err(UndoError { errors, skipped, remaining: Box::new(self) })
+        }
     }
 
-    fn undo_all(&mut self) -> Result<(), Error> {
-        let mut first = None;
+    /// Tries every step once; keeps those that failed (oldest first, as
+    /// recorded). Returns the skipped steps' reasons and the failures.
+    fn undo_all(&mut self) -> (Vec<Error>, Vec<Error>) {
+        let (mut skipped, mut errors, mut failed) = (Vec::new(), Vec::new(), Vec::new());
         while let Some(step) = self.steps.pop() {
-            let result = match step {
-                Step::Address(iface, addr) => iface.remove_address(&addr),
-                Step::Route(route) => self.table().and_then(|t| t.delete(&route)),
-                Step::Mtu(iface, mtu) => iface.set_mtu(mtu),
-                Step::Up(iface, up) => iface.set_up(up),
-            };
-            match result {
-                Err(e) if e.kind() != ErrorKind::NotFound && first.is_none() => first = Some(e),
-                _ => {}
+            match self.undo_step(&step) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => skipped.push(e),
+                Err(e) => {
+                    errors.push(e);
+                    failed.push(step);
+                }
             }
         }
-        first.map_or(Ok(()), Err)
+        failed.reverse();
+        self.steps = failed;
+        (skipped, errors)
+    }
+
+    fn undo_step(&mut self, step: &Step) -> Result<(), Error> {
+        match step {
+            Step::Address(iface, addr) => iface.remove_address_via(self.config()?, addr),
+            Step::Route(route, oif) => self.table()?.delete_with_index(route, *oif),
+            Step::Mtu(iface, mtu) => self.config()?.set_mtu(iface, *mtu),
+            Step::Up(iface, up) => iface.set_up_via(self.config()?, *up),
+        }
     }
 }
 
 impl Drop for Cleanup {
+    /// Undoes every change it still holds, as [`Cleanup::undo`] does, once;
+    /// what could not be undone is left as it is, and the errors are
+    /// dropped (a guard cannot report from `drop`): call
+    /// [`undo`](Cleanup::undo) to see them and to retry.
     fn drop(&mut self) {
         let _ = self.undo_all();
+    }
+}
+
+/// What [`Cleanup::undo`] did not need to do: the changes it skipped
+/// because their object was gone, or their interface was no longer the one
+/// they were made on, each with an error that says so.
+#[derive(Debug, Default)]
+pub struct Undone {
+    skipped: Vec<Error>,
+}
+
+impl Undone {
+    /// The skipped changes, newest first, with why.
+    pub fn skipped(&self) -> &[Error] {
+        &self.skipped
+    }
+}
+
+/// Some changes could not be undone: the errors, and a [`Cleanup`] that
+/// holds just those changes (with the sockets), to try again.
+pub struct UndoError {
+    errors: Vec<Error>,
+    skipped: Vec<Error>,
+    remaining: Box<Cleanup>,
+}
+
+impl UndoError {
+    /// Why each change that is left could not be undone, newest first.
+    pub fn errors(&self) -> &[Error] {
+        &self.errors
+    }
+
+    /// The changes skipped as in [`Undone::skipped`].
+    pub fn skipped(&self) -> &[Error] {
+        &self.skipped
+    }
+
+    /// The guard with the changes that are left, to retry
+    /// ([`Cleanup::undo`]) or to drop.
+    pub fn into_cleanup(self) -> Cleanup {
+        *self.remaining
+    }
+}
+
+impl fmt::Debug for UndoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UndoError")
+            .field("errors", &self.errors)
+            .field("skipped", &self.skipped)
+            .field("remaining", &self.remaining.steps)
+            .finish()
+    }
+}
+
+impl fmt::Display for UndoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} change(s) could not be undone", self.errors.len())?;
+        if let Some(first) = self.errors.first() {
+            write!(f, "; the newest: {first}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UndoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.errors.first().map(|e| e as _)
     }
 }

@@ -6,7 +6,7 @@ use crate::error::{Error, Op};
 use crate::name::InterfaceName;
 use crate::net::InterfaceAddress;
 
-use crate::backend::ifconfig as imp;
+use crate::backend::ifconfig::ConfigSocket;
 
 /// `ifr_mtu` is a C `int`: a larger MTU is refused before any ioctl.
 pub(crate) fn mtu_as_c_int(name: InterfaceName, mtu: u32) -> Result<std::ffi::c_int, Error> {
@@ -22,6 +22,12 @@ pub(crate) fn mtu_as_c_int(name: InterfaceName, mtu: u32) -> Result<std::ffi::c_
 }
 
 /// A network interface, by name and index.
+///
+/// Every call acts on this interface only: before an ioctl that names the
+/// interface, the name is checked to still belong to the index (an
+/// interface renamed, replaced by a namesake, or gone since is a
+/// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) error that says so,
+/// and nothing is changed); addresses go by index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Interface {
     name: InterfaceName,
@@ -59,36 +65,48 @@ impl Interface {
     /// On Linux, add an IPv6 address with a peer while the interface is up:
     /// the kernel installs the route to the peer only then.
     pub fn add_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
-        imp::add_address(self, address).map_err(|e| e.on(self.name).about(address))
+        self.add_address_via(&mut ConfigSocket::open()?, address)
+    }
+
+    pub(crate) fn add_address_via(&self, config: &mut ConfigSocket, address: &InterfaceAddress) -> Result<(), Error> {
+        config.add_address(self, address).map_err(|e| e.on(self.name).about(address))
     }
 
     /// Adds an address, or updates the one with the same local address (its
     /// prefix and peer) in place: `SIOCAIFADDR`/`SIOCAIFADDR_IN6` on macOS
     /// (which always do that), `RTM_NEWADDR` with `NLM_F_REPLACE` on Linux.
     pub fn replace_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
-        imp::replace_address(self, address).map_err(|e| e.on(self.name).about(address))
+        ConfigSocket::open()?.replace_address(self, address).map_err(|e| e.on(self.name).about(address))
     }
 
     /// Removes an address; a missing one is
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
     pub fn remove_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
-        imp::remove_address(self, address).map_err(|e| e.on(self.name).about(address))
+        self.remove_address_via(&mut ConfigSocket::open()?, address)
+    }
+
+    pub(crate) fn remove_address_via(
+        &self,
+        config: &mut ConfigSocket,
+        address: &InterfaceAddress,
+    ) -> Result<(), Error> {
+        config.remove_address(self, address).map_err(|e| e.on(self.name).about(address))
     }
 
     /// The MTU (`SIOCGIFMTU`).
     pub fn mtu(&self) -> Result<u32, Error> {
-        imp::mtu(self.name)
+        ConfigSocket::open()?.mtu(self)
     }
 
     /// Sets the MTU (`SIOCSIFMTU`); a value the kernel refuses is
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
     pub fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
-        imp::set_mtu(self.name, mtu)
+        ConfigSocket::open()?.set_mtu(self, mtu)
     }
 
     /// The interface flags (`IFF_*` from [`utun_sys`]).
     pub fn flags(&self) -> Result<u32, Error> {
-        imp::flags(self.name)
+        ConfigSocket::open()?.flags(self)
     }
 
     /// Whether `IFF_UP` is set.
@@ -123,11 +141,15 @@ impl Interface {
     /// Brings the interface up or down: reads the flags (`SIOCGIFFLAGS`),
     /// changes `IFF_UP` alone, writes them back (`SIOCSIFFLAGS`).
     pub fn set_up(&self, up: bool) -> Result<(), Error> {
-        let flags = self.flags()?;
+        self.set_up_via(&mut ConfigSocket::open()?, up)
+    }
+
+    pub(crate) fn set_up_via(&self, config: &mut ConfigSocket, up: bool) -> Result<(), Error> {
+        let flags = config.flags(self)?;
         let new = if up { flags | utun_sys::IFF_UP } else { flags & !utun_sys::IFF_UP };
         if new == flags {
             return Ok(());
         }
-        imp::set_flags(self.name, new)
+        config.set_flags(self, new)
     }
 }

@@ -49,7 +49,7 @@ pub use async_device::AsyncDevice;
 pub use builder::{Tun, TunBuilder};
 pub use device::Device;
 pub use error::{Error, ErrorKind, Op, Result};
-pub use guard::Cleanup;
+pub use guard::{Cleanup, UndoError, Undone};
 pub use interface::Interface;
 pub use name::{InterfaceName, MAX_NAME_LEN};
 pub use net::{InterfaceAddress, IpNet, Ipv4Net, Ipv6Net, NextHop, Route, RouteEntry};

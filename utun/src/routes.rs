@@ -50,14 +50,27 @@ impl RouteTable {
     /// Adds a route; one that exists already is
     /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists).
     pub fn add(&mut self, route: &Route) -> Result<(), Error> {
+        self.add_returning_index(route).map(drop)
+    }
+
+    /// [`add`](RouteTable::add), returning the index of the interface the
+    /// route goes out of (0 through a gateway), for deleting it from there.
+    pub(crate) fn add_returning_index(&mut self, route: &Route) -> Result<u32, Error> {
         let oif = RouteTable::oif(route, Op::AddRoute)?;
-        self.socket.add_route(route, oif).map_err(|e| name_route(e, route))
+        self.socket.add_route(route, oif).map_err(|e| name_route(e, route))?;
+        Ok(oif)
     }
 
     /// Deletes a route; a missing one is
     /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
     pub fn delete(&mut self, route: &Route) -> Result<(), Error> {
         let oif = RouteTable::oif(route, Op::DeleteRoute)?;
+        self.delete_with_index(route, oif)
+    }
+
+    /// Deletes the route as it was added: out of the interface with index
+    /// `oif` (0 through a gateway). Needs no descriptor beyond the socket's.
+    pub(crate) fn delete_with_index(&mut self, route: &Route, oif: u32) -> Result<(), Error> {
         self.socket.delete_route(route, oif).map_err(|e| name_route(e, route))
     }
 
