@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use utun_sys::apple as sys;
 
 use crate::codec::bsd::encode::{encode_get, encode_route};
-use crate::codec::bsd::parse::{parse_route_message, sender_and_seq};
+use crate::codec::bsd::parse::{header_ids, parse_route_message};
 use crate::codec::bsd::route::RouteReply;
 use crate::codec::bsd::route::RtmKind;
 use crate::error::{Error, ErrorKind, Op};
@@ -64,7 +64,12 @@ impl RouteSocket {
             let reply = match parse_route_message(&buf[..n]) {
                 Ok(reply) => reply,
                 // Someone else's message, of a kind or shape we do not read.
-                Err(e) if e.is_other_message() || sender_and_seq(&buf[..n]) != Some((self.pid, seq)) => continue,
+                Err(e)
+                    if e.is_other_message()
+                        || header_ids(&buf[..n]).map(|h| (h.pid, h.seq)) != Some((self.pid, seq)) =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(e.into_error(op)),
             };
             if !reply.is_reply_to(seq, self.pid) {

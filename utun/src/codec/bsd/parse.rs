@@ -151,13 +151,30 @@ fn read_rt_msghdr(msg: &[u8]) -> Option<apple::rt_msghdr> {
     ))
 }
 
-/// The `rtm_pid` and `rtm_seq` of a routing message, read straight from the
-/// header (no other check): lets a reader tell whether a message it cannot
-/// parse was the answer to its own request or someone else's business.
-pub(crate) fn sender_and_seq(buf: &[u8]) -> Option<(i32, i32)> {
-    let pid = get::<i32>(buf, offset_of!(apple::rt_msghdr, rtm_pid))?;
-    let seq = get::<i32>(buf, offset_of!(apple::rt_msghdr, rtm_seq))?;
-    Some((pid, seq))
+/// The fields that tell whose a routing message is, read straight from its
+/// header with no other check: lets a reader tell whether a message it
+/// cannot parse (or read whole) was the answer to its own request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HeaderIds {
+    /// `rtm_msglen`: the whole message's length.
+    pub(crate) msglen: usize,
+    /// `rtm_type`.
+    pub(crate) rtm_type: u8,
+    /// `rtm_pid`.
+    pub(crate) pid: i32,
+    /// `rtm_seq`.
+    pub(crate) seq: i32,
+}
+
+/// The [`HeaderIds`] of the message at the start of `buf`, when `buf` holds
+/// the header up to `rtm_seq`.
+pub(crate) fn header_ids(buf: &[u8]) -> Option<HeaderIds> {
+    Some(HeaderIds {
+        msglen: usize::from(get::<u16>(buf, offset_of!(apple::rt_msghdr, rtm_msglen))?),
+        rtm_type: get(buf, offset_of!(apple::rt_msghdr, rtm_type))?,
+        pid: get(buf, offset_of!(apple::rt_msghdr, rtm_pid))?,
+        seq: get(buf, offset_of!(apple::rt_msghdr, rtm_seq))?,
+    })
 }
 
 /// Parses one routing message from the start of `buf` (one `read` of a

@@ -380,13 +380,16 @@ fn parse_survives_mutations_of_valid_messages() {
 }
 
 #[test]
-fn sender_and_seq_are_read_from_any_header() {
+fn header_ids_are_read_from_any_header() {
     let msg = encode(RtmKind::Add, &via_if("10.0.0.0/8"), 77);
-    assert_eq!(sender_and_seq(&msg), Some((PID, 77)));
+    let ids = HeaderIds { msglen: msg.len(), rtm_type: RtmKind::Add.rtm_type(), pid: PID, seq: 77 };
+    assert_eq!(header_ids(&msg), Some(ids));
     // A message the parser refuses (wrong version) still tells whose it was.
     let mut bad = msg.clone();
     bad[offset_of!(apple::rt_msghdr, rtm_version)] = 0;
     assert!(parse_route_message(&bad).is_err());
-    assert_eq!(sender_and_seq(&bad), Some((PID, 77)));
-    assert_eq!(sender_and_seq(&msg[..offset_of!(apple::rt_msghdr, rtm_seq)]), None);
+    assert_eq!(header_ids(&bad), Some(ids));
+    // So does one cut short, its rtm_msglen saying how long it was.
+    assert_eq!(header_ids(&msg[..RT_MSGHDR_LEN]), Some(ids));
+    assert_eq!(header_ids(&msg[..offset_of!(apple::rt_msghdr, rtm_seq)]), None);
 }
