@@ -62,14 +62,17 @@ impl RouteTable {
     }
 
     /// Deletes a route; a missing one is
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), and so, on
+    /// macOS, is one whose destination now goes elsewhere (another
+    /// interface or gateway): the kernel deletes by destination and mask
+    /// alone, so that route is looked up first and left alone.
     pub fn delete(&mut self, route: &Route) -> Result<(), Error> {
         let oif = RouteTable::oif(route, Op::DeleteRoute)?;
         self.delete_with_index(route, oif)
     }
 
     /// Deletes the route as it was added: out of the interface with index
-    /// `oif` (0 through a gateway). Needs no descriptor beyond the socket's.
+    /// `oif` (0 through a gateway). Needs no descriptor beyond the table's.
     pub(crate) fn delete_with_index(&mut self, route: &Route, oif: u32) -> Result<(), Error> {
         self.socket.delete_route(route, oif).map_err(|e| name_route(e, route))
     }

@@ -27,6 +27,7 @@ pub(crate) const fn len_u8(len: usize) -> u8 {
 }
 
 pub(crate) mod encode;
+pub(crate) mod exchange;
 pub(crate) mod parse;
 pub(crate) mod request;
 pub(crate) mod route;

@@ -169,8 +169,9 @@ impl RouteReply {
         RtmKind::from_rtm_type(self.rtm_type)
     }
 
-    /// True for the reply to our request `seq` from process `pid` (a routing
-    /// socket also delivers every other process's messages).
+    /// True for a message with `rtm_seq` `seq` from process `pid` (the
+    /// exchange also checks the type and the destination).
+    #[cfg(test)]
     pub(crate) fn is_reply_to(&self, seq: i32, pid: i32) -> bool {
         self.seq == seq && self.pid == pid
     }

@@ -18,7 +18,7 @@ use super::route::*;
 use super::sockaddr::{self as bytes, sockaddr_dl_bytes, sockaddr_in_bytes, sockaddr_in6_bytes};
 use crate::error::{ErrorKind, Op};
 use crate::name::InterfaceName;
-use crate::net::{InterfaceAddress, IpNet, NextHop, Route};
+use crate::net::{InterfaceAddress, IpNet, NextHop, Route, RouteEntry};
 
 // ------------------------------------------------------------------ inputs
 
@@ -60,5 +60,7 @@ fn raw_bytes<T: Copy>(value: &T) -> Vec<u8> {
 }
 
 mod c_goldens;
+mod exchange;
 mod goldens;
+mod kernel;
 mod replies;
