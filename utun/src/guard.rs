@@ -26,8 +26,11 @@ enum Step {
 /// interface by index *and* name, and is undone only while that index still
 /// carries that name, so an interface renamed, replaced by a namesake or
 /// gone since is left alone (the step is reported as skipped, with why). A
-/// route is deleted as it was added (on Linux: the same table, protocol,
-/// scope, type, next hop and interface), never a namesake of it.
+/// route is deleted as it was added, never a namesake of it: on Linux the
+/// delete names the same table, protocol, metric, scope, type, next hop and
+/// interface; on macOS, where `RTM_DELETE` matches destination and mask
+/// only, an `RTM_GET` first checks that the route still goes where it was
+/// put.
 ///
 /// What undoing needs (the configuration and routing sockets) is opened with
 /// the first change and kept, so that undoing never needs a new descriptor:
