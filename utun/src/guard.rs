@@ -27,7 +27,7 @@ enum Step {
 /// carries that name, so an interface renamed, replaced by a namesake or
 /// gone since is left alone (the step is reported as skipped, with why). A
 /// route is deleted as it was added (on Linux: the same table, protocol,
-/// scope, type, next hop and interface), never a namesake of it.
+/// scope, type, metric, next hop and interface), never a namesake of it.
 ///
 /// What undoing needs (the configuration and routing sockets) is opened with
 /// the first change and kept, so that undoing never needs a new descriptor:

@@ -61,8 +61,11 @@ impl RouteTable {
         Ok(oif)
     }
 
-    /// Deletes a route; a missing one is
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    /// Deletes a route as [`add`](RouteTable::add) adds it; a missing one is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). On Linux the
+    /// delete names every field the add set (protocol, scope, type, table,
+    /// metric, interface, gateway), so a route another program added to the
+    /// same destination is left alone.
     pub fn delete(&mut self, route: &Route) -> Result<(), Error> {
         let oif = RouteTable::oif(route, Op::DeleteRoute)?;
         self.delete_with_index(route, oif)

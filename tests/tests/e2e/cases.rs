@@ -12,11 +12,11 @@ use utun_tests::echo::{Responder, Served};
 use utun_tests::packet::bare_ipv4;
 use utun_tests::suite::Case;
 
-use crate::kernel;
 use crate::routing::{
     addresses_match_kernel, bad_addresses, guard_cleans_up, route_through_gone_interface, routes_round_trip,
     wait_for_route,
 };
+use crate::{guard, kernel};
 
 /// A literal address.
 pub fn ip(s: &str) -> IpAddr {
@@ -85,6 +85,8 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("the_guard_removes_what_it_added_when_dropped", guard_cleans_up),
         ("a_failed_build_leaves_nothing_behind", failed_build_leaves_nothing),
         ("a_buffer_too_small_for_the_waiting_packet_is_an_error", buffer_too_small),
+        ("the_guard_deletes_its_own_route_not_another_programs", guard::another_programs_route_is_kept),
+        ("the_guard_leaves_a_route_deleted_and_added_again", guard::a_route_deleted_and_added_again_is_kept),
     ]
 }
 

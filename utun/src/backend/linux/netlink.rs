@@ -175,8 +175,10 @@ impl NetlinkSocket {
         self.route(Op::AddRoute, RouteAction::Add, route, oif_index)
     }
 
-    /// Deletes `route` from the main table (`ip route del`). A missing route
-    /// is [`ErrorKind::NotFound`] (`ESRCH`).
+    /// Deletes `route` from the main table exactly as
+    /// [`add_route`](NetlinkSocket::add_route) added it (see
+    /// [`encode_route`](crate::codec::netlink::encode::encode_route)). A
+    /// missing route is [`ErrorKind::NotFound`] (`ESRCH`).
     pub(crate) fn delete_route(&mut self, route: &Route, oif_index: u32) -> Result<(), Error> {
         self.route(Op::DeleteRoute, RouteAction::Delete, route, oif_index)
     }

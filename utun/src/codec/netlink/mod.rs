@@ -6,8 +6,9 @@
 //! * [`parse`]: `NLMSG_ERROR`, `NLMSG_DONE`, `RTM_NEWROUTE`.
 //!
 //! Every message type, flag, attribute type, struct layout and alignment comes
-//! from `utun_sys` (bindgen over `linux/netlink.h`, `linux/rtnetlink.h` and
-//! `linux/if_addr.h`), checked by `cargo xtask verify-constants`. Structs are
+//! from `utun_sys` (bindgen over `linux/netlink.h`, `linux/rtnetlink.h`,
+//! `linux/if_addr.h` and `linux/ipv6_route.h`), checked by `cargo xtask
+//! verify-constants`. Structs are
 //! written and read field by field with the shared field codec
 //! ([`crate::codec::field`]): no buffer is ever cast to a struct. The
 //! protocol is documented in the kernel's
@@ -71,6 +72,8 @@ pub(crate) mod k {
     pub(crate) const RTA_OIF: u16 = u16_of(utun_sys::RTA_OIF);
     /// `RTA_GATEWAY` (`rta_type` after an `rtmsg`).
     pub(crate) const RTA_GATEWAY: u16 = u16_of(utun_sys::RTA_GATEWAY);
+    /// `RTA_PRIORITY` (`rta_type` after an `rtmsg`): the route's metric.
+    pub(crate) const RTA_PRIORITY: u16 = u16_of(utun_sys::RTA_PRIORITY);
 
     /// `AF_INET` (`ifa_family`, `rtm_family`).
     pub(crate) const AF_INET: u8 = u8_of(utun_sys::AF_INET);
@@ -82,13 +85,11 @@ pub(crate) mod k {
     pub(crate) const RT_SCOPE_UNIVERSE: u8 = u8_of(utun_sys::RT_SCOPE_UNIVERSE);
     /// `RT_SCOPE_LINK` (`rtm_scope`).
     pub(crate) const RT_SCOPE_LINK: u8 = u8_of(utun_sys::RT_SCOPE_LINK);
-    /// `RT_SCOPE_NOWHERE` (`rtm_scope`; a wildcard in a delete).
-    pub(crate) const RT_SCOPE_NOWHERE: u8 = u8_of(utun_sys::RT_SCOPE_NOWHERE);
     /// `RT_TABLE_UNSPEC` (`rtm_table`).
     pub(crate) const RT_TABLE_UNSPEC: u8 = u8_of(utun_sys::RT_TABLE_UNSPEC);
     /// `RT_TABLE_MAIN` (`rtm_table`).
     pub(crate) const RT_TABLE_MAIN: u8 = u8_of(utun_sys::RT_TABLE_MAIN);
-    /// `RTPROT_UNSPEC` (`rtm_protocol`; a wildcard in a delete).
+    /// `RTPROT_UNSPEC` (`rtm_protocol`; a wildcard in a lookup or a delete).
     pub(crate) const RTPROT_UNSPEC: u8 = u8_of(utun_sys::RTPROT_UNSPEC);
     /// `RTPROT_STATIC` (`rtm_protocol`).
     pub(crate) const RTPROT_STATIC: u8 = u8_of(utun_sys::RTPROT_STATIC);
@@ -101,6 +102,9 @@ pub(crate) mod k {
     pub(crate) const IFA_F_NODAD_U32: u32 = utun_sys::IFA_F_NODAD;
     /// `RTM_F_FIB_MATCH` (`rtm_flags`).
     pub(crate) const RTM_F_FIB_MATCH: u32 = utun_sys::RTM_F_FIB_MATCH;
+    /// `IP6_RT_PRIO_USER` (`RTA_PRIORITY`): the metric the kernel gives an
+    /// IPv6 route added without one (linux/ipv6_route.h).
+    pub(crate) const IP6_RT_PRIO_USER: u32 = utun_sys::IP6_RT_PRIO_USER;
 }
 
 /// `NLMSG_ALIGN`: rounds a length up to `NLMSG_ALIGNTO`.
