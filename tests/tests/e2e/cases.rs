@@ -85,6 +85,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("the_guard_removes_what_it_added_when_dropped", guard_cleans_up),
         ("a_failed_build_leaves_nothing_behind", failed_build_leaves_nothing),
         ("a_buffer_too_small_for_the_waiting_packet_is_an_error", buffer_too_small),
+        ("a_persistent_tun_of_that_name_is_busy_and_left_alone", persistent_tun_is_busy),
         ("the_guard_deletes_its_own_route_not_another_programs", guard::another_programs_route_is_kept),
         ("the_guard_leaves_a_route_deleted_and_added_again", guard::a_route_deleted_and_added_again_is_kept),
     ]
@@ -144,6 +145,23 @@ fn taken_name_is_busy() -> Result<()> {
     ensure!(kernel::gone_soon("busy0")?, "busy0 still exists after the device was dropped");
     ensure!(kernel::link_names()? == before, "interfaces changed: {:?}", kernel::link_names()?);
     Ok(())
+}
+
+/// A persistent tun (`ip tuntap add`) is an interface of that name: the
+/// device must not attach to it (it would outlive the device).
+fn persistent_tun_is_busy() -> Result<()> {
+    kernel::ip(&["tuntap", "add", "dev", "ptun0", "mode", "tun"])?;
+    let checked = (|| {
+        let before = kernel::link("ptun0")?;
+        let err = expect_kind(Device::with_name("ptun0"), ErrorKind::Busy)?;
+        ensure!(err.interface().map(|n| n.as_str()) == Some("ptun0"), "{err}");
+        // Never attached: no carrier came up, and it is the same interface.
+        let after = kernel::link("ptun0")?;
+        ensure!(after["flags"] == before["flags"] && after["ifindex"] == before["ifindex"], "{before} became {after}");
+        Ok(())
+    })();
+    kernel::ip(&["tuntap", "del", "dev", "ptun0", "mode", "tun"])?;
+    checked
 }
 
 fn too_long_name() -> Result<()> {

@@ -30,13 +30,23 @@ use crate::packet::{self, V4_HEADER, V6_HEADER};
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) const READY_ON_ERROR_ONLY: bool = true;
 
-/// `IFF_TUN | IFF_NO_PI` as the `short` `ifr_flags` holds (checked at compile time).
+/// `IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL` as the `short` `ifr_flags` holds
+/// (checked at compile time).
+///
+/// `IFF_TUN_EXCL`: without it `TUNSETIFF` attaches to an existing tun of
+/// that name, such as a persistent one `ip tuntap add` made, whose
+/// interface then outlives the descriptor; with it the kernel answers
+/// `EBUSY` for any existing interface of that name (drivers/net/tun.c,
+/// `tun_set_iff`), so that the device is always a new interface, which
+/// closing its descriptor destroys.
 const TUN_FLAGS: c_short = {
-    assert!(sys::IFF_TUN | sys::IFF_NO_PI <= i16::MAX as u32);
-    (sys::IFF_TUN | sys::IFF_NO_PI) as c_short
+    let flags = sys::IFF_TUN | sys::IFF_NO_PI | sys::IFF_TUN_EXCL;
+    assert!(flags <= u16::MAX as u32);
+    // `ifr_flags` is a C `short`: IFF_TUN_EXCL (0x8000) is its sign bit.
+    (flags as u16) as c_short
 };
 
-/// `TUNSETIFF`: attaches the fd to a (new or existing) tun interface.
+/// `TUNSETIFF`: creates a tun interface and attaches the fd to it.
 fn tunsetiff(fd: BorrowedFd<'_>, ifr: &mut sys::ifreq) -> io::Result<()> {
     // SAFETY: TUNSETIFF is `_IOW('T', 202, int)` but reads and writes a
     // `struct ifreq` (drivers/net/tun.c), which `ifr` is.
@@ -64,9 +74,9 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
     }
     ifr.ifr_ifru.ifru_flags = TUN_FLAGS;
     tunsetiff(fd.as_fd(), &mut ifr).map_err(|e| {
-        // An existing interface that is not a free tun (say `lo`) answers EINVAL
-        // or EBUSY: either way the name is taken.
-        let taken = matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EINVAL)) && name.is_some();
+        // Any existing interface of that name, a tun or not (say `lo`),
+        // answers EBUSY: tun_set_iff checks IFF_TUN_EXCL first.
+        let taken = e.raw_os_error() == Some(libc::EBUSY) && name.is_some();
         let err = with_name(Error::os(Op::CreateDevice, e));
         if taken { err.with_kind(ErrorKind::Busy).about("the name is taken by another interface") } else { err }
     })?;
