@@ -86,6 +86,9 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("a_failed_build_leaves_nothing_behind", failed_build_leaves_nothing),
         ("a_buffer_too_small_for_the_waiting_packet_is_an_error", buffer_too_small),
         ("a_persistent_tun_of_that_name_is_busy_and_left_alone", persistent_tun_is_busy),
+        ("the_guard_leaves_a_namesake_alone_after_into_parts", guard::namesake_after_into_parts),
+        ("the_guard_leaves_alone_a_namesake_of_a_renamed_interface", guard::namesake_after_a_rename),
+        ("the_guard_leaves_alone_a_namesake_that_replaced_its_interface", guard::namesake_replacing_the_interface),
         ("the_guard_deletes_its_own_route_not_another_programs", guard::another_programs_route_is_kept),
         ("the_guard_leaves_a_route_deleted_and_added_again", guard::a_route_deleted_and_added_again_is_kept),
     ]

@@ -1,24 +1,23 @@
 //! The netlink conversation: one `NETLINK_ROUTE` socket that sends one
 //! request at a time ([`crate::codec::netlink`] encodes it) and waits for
 //! the reply that carries the request's sequence number and the socket's
-//! port id; its methods (`add_address`, `add_route`, `get_route`, ...) turn
-//! the kernel's answers into [`crate::Error`]s. Used by [`super::ifconfig`]
-//! for addresses and [`super::route`] for routes.
+//! port id. Used by [`super::ifconfig`] (links and addresses) and
+//! [`super::route`] (routes), which turn the kernel's answers into
+//! [`crate::Error`]s.
 
 use std::io;
-use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 
 use crate::codec::netlink::parse::{self, Body, Context, ParseError, Problem};
-use crate::codec::netlink::{AddressAction, MessageHeader, Reply, Request, RouteAction, k};
+use crate::codec::netlink::{Link, MessageHeader, Reply, Request, k};
 use crate::error::{Detail, Error, ErrorKind, Op};
-use crate::net::{InterfaceAddress, NextHop, Route, RouteEntry};
 
-/// The receive buffer: 8 KiB is plenty for an ACK (which echoes the
-/// request) or a single `RTM_NEWROUTE` (a few hundred bytes); a larger
-/// datagram is reported as [`RequestError::Truncated`] (its real length is
-/// seen through `MSG_TRUNC`), never read cut short.
-const RECV_BUF_LEN: usize = 8192;
+/// The receive buffer: an ACK (which echoes the request), an
+/// `RTM_NEWROUTE` (a few hundred bytes) or an `RTM_NEWLINK` (a few KiB: the
+/// interface's statistics and per-family settings come along) fits with room
+/// to spare; a larger datagram is reported as [`RequestError::Truncated`]
+/// (its real length is seen through `MSG_TRUNC`), never read cut short.
+const RECV_BUF_LEN: usize = 32 * 1024;
 
 /// Why a request failed.
 #[derive(Debug)]
@@ -105,6 +104,7 @@ impl NetlinkSocket {
                     Body::Ack => Ok(Reply::Ack),
                     Body::Error(errno) => Err(RequestError::Kernel(io::Error::from_raw_os_error(errno))),
                     Body::Route(entry) => Ok(Reply::Route(entry)),
+                    Body::Link(link) => Ok(Reply::Link(link)),
                     Body::Other(kind, _) if kind == k::NLMSG_NOOP => continue,
                     Body::Done | Body::Other(..) => {
                         Err(RequestError::Parse(ParseError::new(Context::Reply, Problem::Unexpected(message.kind()))))
@@ -115,104 +115,27 @@ impl NetlinkSocket {
     }
 
     /// Sends a request that expects an ACK.
-    fn expect_ack(&mut self, request: &Request<'_>) -> Result<(), RequestError> {
+    pub(crate) fn expect_ack(&mut self, request: &Request<'_>) -> Result<(), RequestError> {
         match self.request(request)? {
             Reply::Ack => Ok(()),
-            Reply::Route(_) => {
-                Err(RequestError::Parse(ParseError::new(Context::Reply, Problem::Unexpected(k::RTM_NEWROUTE))))
-            }
+            Reply::Route(_) => Err(unexpected(k::RTM_NEWROUTE)),
+            Reply::Link(_) => Err(unexpected(k::RTM_NEWLINK)),
         }
     }
 
-    fn address(&mut self, op: Op, action: AddressAction, index: u32, address: &InterfaceAddress) -> Result<(), Error> {
-        if index == 0 {
-            let why = Detail::Static("the interface index cannot be 0");
-            return Err(Error::invalid(op, ErrorKind::InvalidInput, why).about(address));
-        }
-        self.expect_ack(&Request::Address { action, index, address }).map_err(|e| e.into_error(op, address))
-    }
-
-    /// Adds `address` to the interface with index `index` (`ip addr add`).
-    /// An identical address already there is [`ErrorKind::AlreadyExists`].
-    pub(crate) fn add_address(&mut self, index: u32, address: &InterfaceAddress) -> Result<(), Error> {
-        self.address(Op::AddAddress, AddressAction::Add, index, address)
-    }
-
-    /// Adds `address`, or updates it when it is there (`ip addr replace`).
-    pub(crate) fn replace_address(&mut self, index: u32, address: &InterfaceAddress) -> Result<(), Error> {
-        self.address(Op::AddAddress, AddressAction::Replace, index, address)
-    }
-
-    /// Removes `address` from the interface with index `index` (`ip addr
-    /// del`). A missing address is [`ErrorKind::NotFound`] (`EADDRNOTAVAIL`).
-    pub(crate) fn delete_address(&mut self, index: u32, address: &InterfaceAddress) -> Result<(), Error> {
-        self.address(Op::RemoveAddress, AddressAction::Delete, index, address)
-    }
-
-    fn route(&mut self, op: Op, action: RouteAction, route: &Route, oif_index: u32) -> Result<(), Error> {
-        let name = match route.next_hop() {
-            NextHop::Interface(name) => Some(name),
-            NextHop::Gateway(_) => None,
-        };
-        let named = |err: Error| match name {
-            Some(name) => err.on(name),
-            None => err,
-        };
-        if name.is_some() && oif_index == 0 {
-            let why = Detail::Static("a route out of an interface needs its index, not 0");
-            let err = Error::invalid(op, ErrorKind::InvalidInput, why).about(route);
-            return Err(named(err));
-        }
-        self.expect_ack(&Request::Route { action, route, oif_index }).map_err(|e| named(e.into_error(op, route)))
-    }
-
-    /// Adds `route` to the main table (`ip route add ... proto static`), out
-    /// of the interface with index `oif_index` (required for a
-    /// [`NextHop::Interface`] route; for a gateway route 0 lets the kernel
-    /// find the interface). A route to the same destination already there
-    /// is [`ErrorKind::AlreadyExists`].
-    pub(crate) fn add_route(&mut self, route: &Route, oif_index: u32) -> Result<(), Error> {
-        self.route(Op::AddRoute, RouteAction::Add, route, oif_index)
-    }
-
-    /// Deletes `route` from the main table exactly as
-    /// [`add_route`](NetlinkSocket::add_route) added it (see
-    /// [`encode_route`](crate::codec::netlink::encode::encode_route)). A
-    /// missing route is [`ErrorKind::NotFound`] (`ESRCH`).
-    pub(crate) fn delete_route(&mut self, route: &Route, oif_index: u32) -> Result<(), Error> {
-        self.route(Op::DeleteRoute, RouteAction::Delete, route, oif_index)
-    }
-
-    /// The route the kernel would use to reach `destination` (`ip route get
-    /// fibmatch`): the matching table entry's destination prefix, gateway and
-    /// outgoing interface (with its name). When the entry names no single
-    /// interface (a multipath route), a plain lookup supplies the next hop the
-    /// kernel picks. No route is [`ErrorKind::NetworkUnreachable`].
-    ///
-    /// On kernels older than 4.13 (no `RTM_F_FIB_MATCH`) the destination is
-    /// the host address itself.
-    pub(crate) fn get_route(&mut self, destination: IpAddr) -> Result<RouteEntry, Error> {
-        let mut entry = self.lookup(destination, true)?;
-        if entry.interface_index == 0 {
-            let resolved = self.lookup(destination, false)?;
-            entry.interface_index = resolved.interface_index;
-            entry.gateway = resolved.gateway;
-        }
-        entry.interface = super::if_indextoname(entry.interface_index);
-        Ok(entry)
-    }
-
-    fn lookup(&mut self, destination: IpAddr, fib_match: bool) -> Result<RouteEntry, Error> {
-        let request = Request::GetRoute { destination, fib_match };
-        match self.request(&request) {
-            Ok(Reply::Route(entry)) => Ok(entry),
-            Ok(Reply::Ack) => {
-                Err(RequestError::Parse(ParseError::new(Context::Reply, Problem::Unexpected(k::NLMSG_ERROR)))
-                    .into_error(Op::GetRoute, &destination))
-            }
-            Err(err) => Err(err.into_error(Op::GetRoute, &destination)),
+    /// The interface with index `index` (`RTM_GETLINK`); none is a
+    /// [`RequestError::Kernel`] with `ENODEV`.
+    pub(crate) fn link(&mut self, index: u32) -> Result<Link, RequestError> {
+        match self.request(&Request::GetLink { index })? {
+            Reply::Link(link) if link.index == index => Ok(link),
+            Reply::Link(_) | Reply::Route(_) => Err(unexpected(k::RTM_NEWLINK)),
+            Reply::Ack => Err(unexpected(k::NLMSG_ERROR)),
         }
     }
+}
+
+fn unexpected(kind: u16) -> RequestError {
+    RequestError::Parse(ParseError::new(Context::Reply, Problem::Unexpected(kind)))
 }
 
 /// The system calls, through rustix (no `unsafe` here). The socket's
@@ -272,7 +195,7 @@ mod calls {
 mod tests {
     use super::*;
     use crate::name::InterfaceName;
-    use crate::net::IpNet;
+    use crate::net::{IpNet, Route};
 
     fn route() -> Route {
         let net: IpNet = "10.0.0.0/8".parse().unwrap();
