@@ -16,7 +16,7 @@ use crate::routing::{
     addresses_match_kernel, bad_addresses, guard_cleans_up, route_through_gone_interface, routes_round_trip,
     wait_for_route,
 };
-use crate::{guard, kernel};
+use crate::{guard, kernel, undo};
 
 /// A literal address.
 pub fn ip(s: &str) -> IpAddr {
@@ -91,6 +91,8 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("the_guard_leaves_alone_a_namesake_that_replaced_its_interface", guard::namesake_replacing_the_interface),
         ("the_guard_deletes_its_own_route_not_another_programs", guard::another_programs_route_is_kept),
         ("the_guard_leaves_a_route_deleted_and_added_again", guard::a_route_deleted_and_added_again_is_kept),
+        ("undo_with_no_descriptor_left_undoes_everything", undo::undo_without_descriptors),
+        ("a_failed_undo_keeps_what_is_left_and_a_retry_undoes_it", undo::undo_retry),
     ]
 }
 
@@ -98,6 +100,8 @@ pub fn all() -> Vec<(&'static str, Case)> {
 pub fn child(mode: &str) -> i32 {
     let result = match mode {
         "unprivileged" => unprivileged_child(),
+        "undo_without_descriptors" => undo::undo_without_descriptors_child(),
+        "undo_retry" => undo::undo_retry_child(),
         other => Err(anyhow::anyhow!("unknown child mode {other}")),
     };
     match result {

@@ -16,6 +16,8 @@ mod guard;
 mod kernel;
 #[cfg(target_os = "linux")]
 mod routing;
+#[cfg(target_os = "linux")]
+mod undo;
 
 /// A child process the tests start (for what must not happen in the test
 /// process itself, like dropping privileges).
