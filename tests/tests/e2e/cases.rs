@@ -16,7 +16,7 @@ use crate::routing::{
     addresses_match_kernel, bad_addresses, guard_cleans_up, route_through_gone_interface, routes_round_trip,
     wait_for_route,
 };
-use crate::{guard, kernel, undo};
+use crate::{flood, guard, kernel, undo};
 
 /// A literal address.
 pub fn ip(s: &str) -> IpAddr {
@@ -93,6 +93,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("the_guard_leaves_a_route_deleted_and_added_again", guard::a_route_deleted_and_added_again_is_kept),
         ("undo_with_no_descriptor_left_undoes_everything", undo::undo_without_descriptors),
         ("a_failed_undo_keeps_what_is_left_and_a_retry_undoes_it", undo::undo_retry),
+        ("calls_return_in_time_through_a_flood_of_forged_netlink_messages", flood::forged_flood),
     ]
 }
 
