@@ -86,6 +86,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("a_failed_build_leaves_nothing_behind", failed_build_leaves_nothing),
         ("a_buffer_too_small_for_the_waiting_packet_is_an_error", buffer_too_small),
         ("a_persistent_tun_of_that_name_is_busy_and_left_alone", persistent_tun_is_busy),
+        ("attach_joins_a_persistent_tun_which_outlives_the_device", attach_to_a_persistent_tun),
         ("the_guard_leaves_a_namesake_alone_after_into_parts", guard::namesake_after_into_parts),
         ("the_guard_leaves_alone_a_namesake_of_a_renamed_interface", guard::namesake_after_a_rename),
         ("the_guard_leaves_alone_a_namesake_that_replaced_its_interface", guard::namesake_replacing_the_interface),
@@ -168,7 +169,27 @@ fn persistent_tun_is_busy() -> Result<()> {
         ensure!(after["flags"] == before["flags"] && after["ifindex"] == before["ifindex"], "{before} became {after}");
         Ok(())
     })();
-    kernel::ip(&["tuntap", "del", "dev", "ptun0", "mode", "tun"])?;
+    kernel::tuntap_del("ptun0")?;
+    checked
+}
+
+/// `Device::attach` joins a persistent tun, which outlives the device; it
+/// never makes an interface, nor joins one that is not a free tun.
+fn attach_to_a_persistent_tun() -> Result<()> {
+    expect_kind(Device::attach("ptun1"), ErrorKind::NotFound)?;
+    ensure!(!kernel::link_exists("ptun1")?, "attach made an interface");
+    kernel::ip(&["tuntap", "add", "dev", "ptun1", "mode", "tun"])?;
+    let checked = (|| {
+        let index = kernel::link("ptun1")?["ifindex"].as_u64();
+        let dev = Device::attach("ptun1")?;
+        ensure!(dev.name().as_str() == "ptun1" && Some(u64::from(dev.index())) == index, "{dev:?}");
+        expect_kind(Device::attach("ptun1"), ErrorKind::Busy)?;
+        drop(dev);
+        ensure!(kernel::link("ptun1")?["ifindex"].as_u64() == index, "the persistent tun went with the device");
+        expect_kind(Device::attach("lo"), ErrorKind::InvalidInput)?;
+        Ok(())
+    })();
+    kernel::tuntap_del("ptun1")?;
     checked
 }
 

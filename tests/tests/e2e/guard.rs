@@ -137,7 +137,7 @@ pub fn namesake_replacing_the_interface() -> Result<()> {
     let before = the_other_programs("rep0")?;
     drop(tun);
     let after = seen("rep0");
-    kernel::ip(&["tuntap", "del", "dev", "rep0", "mode", "tun"])?;
+    kernel::tuntap_del("rep0")?;
     ensure!(after? == before, "the guard changed the namesake");
     Ok(())
 }

@@ -113,3 +113,17 @@ pub fn routes_to(dst: &str, dev: &str) -> Result<Vec<KernelRoute>> {
     let v6 = dst.contains(':');
     Ok(routes(v6)?.into_iter().filter(|r| r.dst == dst && r.dev == dev).collect())
 }
+
+/// Deletes the persistent tun `name` (`ip tuntap del`), retrying for 2 s:
+/// it is refused while a descriptor is attached to the interface, and a
+/// child process another test starts holds a copy of this process's
+/// descriptors from its fork to its exec (see [`gone_soon`]).
+pub fn tuntap_del(name: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match ip(&["tuntap", "del", "dev", name, "mode", "tun"]) {
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            done => return done,
+        }
+    }
+}

@@ -31,7 +31,7 @@ use crate::packet::{self, V4_HEADER, V6_HEADER};
 pub(crate) const READY_ON_ERROR_ONLY: bool = true;
 
 /// `IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL` as the `short` `ifr_flags` holds
-/// (checked at compile time).
+/// (checked at compile time): a new interface.
 ///
 /// `IFF_TUN_EXCL`: without it `TUNSETIFF` attaches to an existing tun of
 /// that name, such as a persistent one `ip tuntap add` made, whose
@@ -46,7 +46,14 @@ const TUN_FLAGS: c_short = {
     (flags as u16) as c_short
 };
 
-/// `TUNSETIFF`: creates a tun interface and attaches the fd to it.
+/// `IFF_TUN | IFF_NO_PI`: an existing tun interface of that name ([`attach`]).
+const ATTACH_FLAGS: c_short = {
+    assert!(sys::IFF_TUN | sys::IFF_NO_PI <= i16::MAX as u32);
+    (sys::IFF_TUN | sys::IFF_NO_PI) as c_short
+};
+
+/// `TUNSETIFF`: creates a tun interface and attaches the fd to it (or, with
+/// [`ATTACH_FLAGS`], attaches the fd to an existing one).
 fn tunsetiff(fd: BorrowedFd<'_>, ifr: &mut sys::ifreq) -> io::Result<()> {
     // SAFETY: TUNSETIFF is `_IOW('T', 202, int)` but reads and writes a
     // `struct ifreq` (drivers/net/tun.c), which `ifr` is.
@@ -63,6 +70,47 @@ fn open_clone_device() -> io::Result<OwnedFd> {
 
 /// Creates a tun interface named `name`, or one the kernel names (`tunN`).
 pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceName), Error> {
+    let (fd, ifr) = set_iff(name, TUN_FLAGS, |err| {
+        // Any existing interface of that name, a tun or not (say `lo`),
+        // answers EBUSY: tun_set_iff checks IFF_TUN_EXCL first.
+        let taken = err.raw_os_error() == Some(libc::EBUSY) && name.is_some();
+        if taken { err.with_kind(ErrorKind::Busy).about("the name is taken by another interface") } else { err }
+    })?;
+    // SAFETY: reading the name member of a plain-data union the kernel filled.
+    let raw_name = unsafe { ifr.ifr_ifrn.ifrn_name };
+    let bytes: Vec<u8> = raw_name.iter().map(|&c| c as u8).collect();
+    let name = InterfaceName::from_c_bytes(&bytes)
+        .ok_or_else(|| Error::invalid(Op::CreateDevice, ErrorKind::MalformedReply, Detail::Static("TUNSETIFF name")))?;
+    Ok((fd, name))
+}
+
+/// Attaches to the existing tun interface `name`, whose index is `index`
+/// (the caller looked it up). The index is checked again afterwards: an
+/// interface gone in between (`TUNSETIFF` without `IFF_TUN_EXCL` would have
+/// made a new one, which closing the descriptor here removes) is
+/// [`ErrorKind::NotFound`].
+pub(crate) fn attach(name: InterfaceName, index: u32) -> Result<OwnedFd, Error> {
+    let (fd, _) = set_iff(Some(name), ATTACH_FLAGS, |err| match err.raw_os_error() {
+        Some(libc::EINVAL) => err.about("not a single-queue tun interface"),
+        Some(libc::EBUSY) => err.about("another descriptor is attached to it"),
+        _ => err,
+    })?;
+    if crate::unix::if_nametoindex(name).ok() != Some(index) {
+        let why = Detail::Static("the interface was gone before the device attached to it");
+        return Err(Error::invalid(Op::CreateDevice, ErrorKind::NotFound, why).on(name));
+    }
+    Ok(fd)
+}
+
+/// Opens `/dev/net/tun` and issues `TUNSETIFF` with `flags` for `name` (or
+/// none: the kernel picks); returns the descriptor and the `ifreq` the
+/// kernel filled in. A refused `TUNSETIFF` is the error `refused` makes of
+/// the crate's error for it.
+fn set_iff(
+    name: Option<InterfaceName>,
+    flags: c_short,
+    refused: impl FnOnce(Error) -> Error,
+) -> Result<(OwnedFd, sys::ifreq), Error> {
     let with_name = |e: Error| match name {
         Some(n) => e.on(n),
         None => e,
@@ -72,20 +120,9 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
     if let Some(name) = name {
         ifr.ifr_ifrn.ifrn_name = name.to_c_array();
     }
-    ifr.ifr_ifru.ifru_flags = TUN_FLAGS;
-    tunsetiff(fd.as_fd(), &mut ifr).map_err(|e| {
-        // Any existing interface of that name, a tun or not (say `lo`),
-        // answers EBUSY: tun_set_iff checks IFF_TUN_EXCL first.
-        let taken = e.raw_os_error() == Some(libc::EBUSY) && name.is_some();
-        let err = with_name(Error::os(Op::CreateDevice, e));
-        if taken { err.with_kind(ErrorKind::Busy).about("the name is taken by another interface") } else { err }
-    })?;
-    // SAFETY: reading the name member of a plain-data union the kernel filled.
-    let raw_name = unsafe { ifr.ifr_ifrn.ifrn_name };
-    let bytes: Vec<u8> = raw_name.iter().map(|&c| c as u8).collect();
-    let name = InterfaceName::from_c_bytes(&bytes)
-        .ok_or_else(|| Error::invalid(Op::CreateDevice, ErrorKind::MalformedReply, Detail::Static("TUNSETIFF name")))?;
-    Ok((fd, name))
+    ifr.ifr_ifru.ifru_flags = flags;
+    tunsetiff(fd.as_fd(), &mut ifr).map_err(|e| refused(with_name(Error::os(Op::CreateDevice, e))))?;
+    Ok((fd, ifr))
 }
 
 /// Writes one IP packet: `write` as a direct system call (rustix), the
