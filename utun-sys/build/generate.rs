@@ -71,6 +71,8 @@ impl Os {
             "RTA_ALIGNTO",
             "IFA_(UNSPEC|ADDRESS|LOCAL|LABEL|BROADCAST|ANYCAST|CACHEINFO|FLAGS)",
             "IFA_F_(NODAD|PERMANENT|NOPREFIXROUTE|SECONDARY)",
+            "IFLA_(IFNAME|MTU)",
+            "IP6_RT_PRIO_USER",
         ];
         let own = match self {
             Os::Apple => APPLE,
@@ -150,6 +152,7 @@ impl Os {
                 "rtattr",
                 "rtmsg",
                 "ifaddrmsg",
+                "ifinfomsg",
             ],
         }
     }

@@ -29,6 +29,7 @@ pub const IFF_ONE_QUEUE: u32 = 8192;
 pub const IFF_TUN_EXCL: u32 = 32768;
 pub const IFF_MULTI_QUEUE: u32 = 256;
 pub const TUN_PKT_STRIP: u32 = 1;
+pub const IP6_RT_PRIO_USER: u32 = 1024;
 pub const NETLINK_ROUTE: u32 = 0;
 pub const NLM_F_REQUEST: u32 = 1;
 pub const NLM_F_MULTI: u32 = 2;
@@ -423,6 +424,71 @@ const _: () = {
     ["Offset of field: nlmsgerr::error"][::core::mem::offset_of!(nlmsgerr, error) - 0usize];
     ["Offset of field: nlmsgerr::msg"][::core::mem::offset_of!(nlmsgerr, msg) - 4usize];
 };
+pub const IFLA_UNSPEC: _bindgen_ty_9 = 0;
+pub const IFLA_ADDRESS: _bindgen_ty_9 = 1;
+pub const IFLA_BROADCAST: _bindgen_ty_9 = 2;
+pub const IFLA_IFNAME: _bindgen_ty_9 = 3;
+pub const IFLA_MTU: _bindgen_ty_9 = 4;
+pub const IFLA_LINK: _bindgen_ty_9 = 5;
+pub const IFLA_QDISC: _bindgen_ty_9 = 6;
+pub const IFLA_STATS: _bindgen_ty_9 = 7;
+pub const IFLA_COST: _bindgen_ty_9 = 8;
+pub const IFLA_PRIORITY: _bindgen_ty_9 = 9;
+pub const IFLA_MASTER: _bindgen_ty_9 = 10;
+pub const IFLA_WIRELESS: _bindgen_ty_9 = 11;
+pub const IFLA_PROTINFO: _bindgen_ty_9 = 12;
+pub const IFLA_TXQLEN: _bindgen_ty_9 = 13;
+pub const IFLA_MAP: _bindgen_ty_9 = 14;
+pub const IFLA_WEIGHT: _bindgen_ty_9 = 15;
+pub const IFLA_OPERSTATE: _bindgen_ty_9 = 16;
+pub const IFLA_LINKMODE: _bindgen_ty_9 = 17;
+pub const IFLA_LINKINFO: _bindgen_ty_9 = 18;
+pub const IFLA_NET_NS_PID: _bindgen_ty_9 = 19;
+pub const IFLA_IFALIAS: _bindgen_ty_9 = 20;
+pub const IFLA_NUM_VF: _bindgen_ty_9 = 21;
+pub const IFLA_VFINFO_LIST: _bindgen_ty_9 = 22;
+pub const IFLA_STATS64: _bindgen_ty_9 = 23;
+pub const IFLA_VF_PORTS: _bindgen_ty_9 = 24;
+pub const IFLA_PORT_SELF: _bindgen_ty_9 = 25;
+pub const IFLA_AF_SPEC: _bindgen_ty_9 = 26;
+pub const IFLA_GROUP: _bindgen_ty_9 = 27;
+pub const IFLA_NET_NS_FD: _bindgen_ty_9 = 28;
+pub const IFLA_EXT_MASK: _bindgen_ty_9 = 29;
+pub const IFLA_PROMISCUITY: _bindgen_ty_9 = 30;
+pub const IFLA_NUM_TX_QUEUES: _bindgen_ty_9 = 31;
+pub const IFLA_NUM_RX_QUEUES: _bindgen_ty_9 = 32;
+pub const IFLA_CARRIER: _bindgen_ty_9 = 33;
+pub const IFLA_PHYS_PORT_ID: _bindgen_ty_9 = 34;
+pub const IFLA_CARRIER_CHANGES: _bindgen_ty_9 = 35;
+pub const IFLA_PHYS_SWITCH_ID: _bindgen_ty_9 = 36;
+pub const IFLA_LINK_NETNSID: _bindgen_ty_9 = 37;
+pub const IFLA_PHYS_PORT_NAME: _bindgen_ty_9 = 38;
+pub const IFLA_PROTO_DOWN: _bindgen_ty_9 = 39;
+pub const IFLA_GSO_MAX_SEGS: _bindgen_ty_9 = 40;
+pub const IFLA_GSO_MAX_SIZE: _bindgen_ty_9 = 41;
+pub const IFLA_PAD: _bindgen_ty_9 = 42;
+pub const IFLA_XDP: _bindgen_ty_9 = 43;
+pub const IFLA_EVENT: _bindgen_ty_9 = 44;
+pub const IFLA_NEW_NETNSID: _bindgen_ty_9 = 45;
+pub const IFLA_IF_NETNSID: _bindgen_ty_9 = 46;
+pub const IFLA_TARGET_NETNSID: _bindgen_ty_9 = 46;
+pub const IFLA_CARRIER_UP_COUNT: _bindgen_ty_9 = 47;
+pub const IFLA_CARRIER_DOWN_COUNT: _bindgen_ty_9 = 48;
+pub const IFLA_NEW_IFINDEX: _bindgen_ty_9 = 49;
+pub const IFLA_MIN_MTU: _bindgen_ty_9 = 50;
+pub const IFLA_MAX_MTU: _bindgen_ty_9 = 51;
+pub const IFLA_PROP_LIST: _bindgen_ty_9 = 52;
+pub const IFLA_ALT_IFNAME: _bindgen_ty_9 = 53;
+pub const IFLA_PERM_ADDRESS: _bindgen_ty_9 = 54;
+pub const IFLA_PROTO_DOWN_REASON: _bindgen_ty_9 = 55;
+pub const IFLA_PARENT_DEV_NAME: _bindgen_ty_9 = 56;
+pub const IFLA_PARENT_DEV_BUS_NAME: _bindgen_ty_9 = 57;
+pub const IFLA_GRO_MAX_SIZE: _bindgen_ty_9 = 58;
+pub const IFLA_TSO_MAX_SIZE: _bindgen_ty_9 = 59;
+pub const IFLA_TSO_MAX_SEGS: _bindgen_ty_9 = 60;
+pub const IFLA_ALLMULTI: _bindgen_ty_9 = 61;
+pub const __IFLA_MAX: _bindgen_ty_9 = 62;
+pub type _bindgen_ty_9 = ::core::ffi::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct ifaddrmsg {
@@ -630,6 +696,27 @@ pub const RTA_DPORT: rtattr_type_t = 29;
 pub const RTA_NH_ID: rtattr_type_t = 30;
 pub const __RTA_MAX: rtattr_type_t = 31;
 pub type rtattr_type_t = ::core::ffi::c_uint;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct ifinfomsg {
+    pub ifi_family: ::core::ffi::c_uchar,
+    pub __ifi_pad: ::core::ffi::c_uchar,
+    pub ifi_type: ::core::ffi::c_ushort,
+    pub ifi_index: ::core::ffi::c_int,
+    pub ifi_flags: ::core::ffi::c_uint,
+    pub ifi_change: ::core::ffi::c_uint,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of ifinfomsg"][::core::mem::size_of::<ifinfomsg>() - 16usize];
+    ["Alignment of ifinfomsg"][::core::mem::align_of::<ifinfomsg>() - 4usize];
+    ["Offset of field: ifinfomsg::ifi_family"][::core::mem::offset_of!(ifinfomsg, ifi_family) - 0usize];
+    ["Offset of field: ifinfomsg::__ifi_pad"][::core::mem::offset_of!(ifinfomsg, __ifi_pad) - 1usize];
+    ["Offset of field: ifinfomsg::ifi_type"][::core::mem::offset_of!(ifinfomsg, ifi_type) - 2usize];
+    ["Offset of field: ifinfomsg::ifi_index"][::core::mem::offset_of!(ifinfomsg, ifi_index) - 4usize];
+    ["Offset of field: ifinfomsg::ifi_flags"][::core::mem::offset_of!(ifinfomsg, ifi_flags) - 8usize];
+    ["Offset of field: ifinfomsg::ifi_change"][::core::mem::offset_of!(ifinfomsg, ifi_change) - 12usize];
+};
 pub const TUNSETIFF: ::core::ffi::c_ulong = 1074025674;
 pub const TUNGETIFF: ::core::ffi::c_ulong = 2147767506;
 pub const TUNSETPERSIST: ::core::ffi::c_ulong = 1074025675;
@@ -637,6 +724,8 @@ pub const SIOCGIFFLAGS: ::core::ffi::c_ulong = 35091;
 pub const SIOCSIFFLAGS: ::core::ffi::c_ulong = 35092;
 pub const SIOCGIFMTU: ::core::ffi::c_ulong = 35105;
 pub const SIOCSIFMTU: ::core::ffi::c_ulong = 35106;
+pub const SIOCGIFINDEX: ::core::ffi::c_ulong = 35123;
+pub const SIOCGIFNAME: ::core::ffi::c_ulong = 35088;
 pub const SIOCSIFADDR: ::core::ffi::c_ulong = 35094;
 pub const SIOCSIFDSTADDR: ::core::ffi::c_ulong = 35096;
 pub const SIOCSIFNETMASK: ::core::ffi::c_ulong = 35100;

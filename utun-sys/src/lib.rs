@@ -8,6 +8,7 @@
 //!   `netinet6/in6_var.h`.
 //! * On Linux targets, `linux` comes from the kernel's UAPI headers
 //!   (`linux/if_tun.h`, `linux/if_ether.h`, `linux/if.h`, `linux/sockios.h`, `linux/ipv6.h`,
+//!   `linux/ipv6_route.h`, `linux/if_link.h`,
 //!   `linux/netlink.h`, `linux/rtnetlink.h`, `linux/if_addr.h`).
 //!
 //! The items of the current target's module are also re-exported at the crate

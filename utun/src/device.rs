@@ -47,9 +47,28 @@ impl Device {
 
     /// Creates the device `name`. On macOS it must be `utunN` (asks for unit
     /// N); a name in use is an [`ErrorKind::Busy`](crate::ErrorKind::Busy)
-    /// error, never a silent fallback to another name.
+    /// error, never a silent fallback to another name (on Linux a
+    /// persistent tun of that name too: see `attach`).
     pub fn with_name(name: &str) -> Result<Device, Error> {
         Device::create(Some(InterfaceName::new(name).map_err(|e| e.with_op(Op::CreateDevice))?))
+    }
+
+    /// Linux: attaches to the existing tun interface `name`, such as a
+    /// persistent one (`ip tuntap add`, `TUNSETPERSIST`), where
+    /// [`with_name`](Device::with_name) would refuse it as busy and make
+    /// only new interfaces. The interface is not the device's: closing the
+    /// descriptor leaves a persistent interface in place. No interface of
+    /// that name is [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) (one
+    /// is never made); one that is not a single-queue tun, or has a
+    /// descriptor attached already, is refused by the kernel
+    /// (`InvalidInput`, `Busy`). The device gets `IFF_NO_PI` framing, as
+    /// every device does.
+    #[cfg(target_os = "linux")]
+    pub fn attach(name: &str) -> Result<Device, Error> {
+        let name = InterfaceName::new(name).map_err(|e| e.with_op(Op::CreateDevice))?;
+        let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::CreateDevice, e).on(name))?;
+        let fd = imp::attach(name, index)?;
+        Ok(Device { fd, name, index })
     }
 
     fn create(name: Option<InterfaceName>) -> Result<Device, Error> {

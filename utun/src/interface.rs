@@ -1,6 +1,6 @@
 //! Interface configuration: addresses, MTU, up/down. Through the kernel's own
 //! interfaces only (ioctls on an `AF_INET`/`AF_INET6` datagram socket on
-//! macOS; ioctls and rtnetlink on Linux), never by running a command.
+//! macOS; rtnetlink on Linux), never by running a command.
 
 use crate::error::{Error, Op};
 use crate::name::InterfaceName;
@@ -24,10 +24,11 @@ pub(crate) fn mtu_as_c_int(name: InterfaceName, mtu: u32) -> Result<std::ffi::c_
 /// A network interface, by name and index.
 ///
 /// Every call acts on this interface only: before an ioctl that names the
-/// interface, the name is checked to still belong to the index (an
-/// interface renamed, replaced by a namesake, or gone since is a
+/// interface (macOS), or a request by index (Linux: rtnetlink, addresses,
+/// MTU and flags alike), the name is checked to still belong to the index
+/// (an interface renamed, replaced by a namesake, or gone since is a
 /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) error that says so,
-/// and nothing is changed); addresses go by index.
+/// and nothing is changed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Interface {
     name: InterfaceName,
@@ -93,13 +94,13 @@ impl Interface {
         config.remove_address(self, address).map_err(|e| e.on(self.name).about(address))
     }
 
-    /// The MTU (`SIOCGIFMTU`).
+    /// The MTU (`SIOCGIFMTU` on macOS, `IFLA_MTU` of `RTM_GETLINK` on Linux).
     pub fn mtu(&self) -> Result<u32, Error> {
         ConfigSocket::open()?.mtu(self)
     }
 
-    /// Sets the MTU (`SIOCSIFMTU`); a value the kernel refuses is
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    /// Sets the MTU (`SIOCSIFMTU` on macOS, `RTM_NEWLINK` on Linux); a value
+    /// the kernel refuses is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
     pub fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
         ConfigSocket::open()?.set_mtu(self, mtu)
     }
@@ -138,8 +139,10 @@ impl Interface {
         }
     }
 
-    /// Brings the interface up or down: reads the flags (`SIOCGIFFLAGS`),
-    /// changes `IFF_UP` alone, writes them back (`SIOCSIFFLAGS`).
+    /// Brings the interface up or down: reads the flags (`SIOCGIFFLAGS`;
+    /// Linux: `RTM_GETLINK`), changes `IFF_UP` alone, writes them back
+    /// (`SIOCSIFFLAGS`; Linux: `RTM_NEWLINK`, whose `ifi_change` names the
+    /// flags that changed, so no other is written).
     pub fn set_up(&self, up: bool) -> Result<(), Error> {
         self.set_up_via(&mut ConfigSocket::open()?, up)
     }

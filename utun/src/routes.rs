@@ -61,11 +61,14 @@ impl RouteTable {
         Ok(oif)
     }
 
-    /// Deletes a route; a missing one is
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound), and so, on
-    /// macOS, is one whose destination now goes elsewhere (another
-    /// interface or gateway): the kernel deletes by destination and mask
-    /// alone, so that route is looked up first and left alone.
+    /// Deletes a route as [`add`](RouteTable::add) adds it; a missing one is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). Never another
+    /// program's route to the same destination: on Linux the delete names
+    /// every field the add set (protocol, scope, type, table, metric,
+    /// interface, gateway); on macOS, where the kernel deletes by destination
+    /// and mask alone, the route is looked up first, and one that now goes
+    /// elsewhere (another interface or gateway) is left alone and reported
+    /// as [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
     pub fn delete(&mut self, route: &Route) -> Result<(), Error> {
         let oif = RouteTable::oif(route, Op::DeleteRoute)?;
         self.delete_with_index(route, oif)

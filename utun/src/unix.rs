@@ -80,7 +80,9 @@ pub(crate) fn if_nametoindex(name: InterfaceName) -> io::Result<u32> {
     Ok(index)
 }
 
-/// Takes ownership of a descriptor a system call just returned.
+/// Takes ownership of a descriptor a system call just returned (the macOS
+/// backend's sockets; Linux opens its sockets through rustix).
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 pub(crate) fn owned(raw: c_int) -> io::Result<OwnedFd> {
     let raw = cvt(raw)?;
     // SAFETY: `raw` is a new descriptor that nothing else owns.

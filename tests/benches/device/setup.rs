@@ -143,8 +143,8 @@ impl Devices {
 
     /// tunA and tunB through utun, blocking.
     pub fn utun(&self) -> Result<(Device, Device)> {
-        let a = Device::with_name(TUN_A).context("attaching utun to tunA")?;
-        let b = Device::with_name(TUN_B).context("attaching utun to tunB")?;
+        let a = Device::attach(TUN_A).context("attaching utun to tunA")?;
+        let b = Device::attach(TUN_B).context("attaching utun to tunB")?;
         settle(a.as_raw_fd(), b.as_raw_fd())?;
         Ok((a, b))
     }
@@ -162,7 +162,7 @@ impl Drop for Devices {
     fn drop(&mut self) {
         for name in [TUN_A, TUN_B] {
             // Attach once more, clear the flag, close: the interface goes.
-            if let Ok(dev) = Device::with_name(name) {
+            if let Ok(dev) = Device::attach(name) {
                 let _ = set_persist(std::os::fd::AsFd::as_fd(&dev), false);
             }
         }

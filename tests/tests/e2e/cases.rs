@@ -12,11 +12,11 @@ use utun_tests::echo::{Responder, Served};
 use utun_tests::packet::bare_ipv4;
 use utun_tests::suite::Case;
 
-use crate::kernel;
 use crate::routing::{
     addresses_match_kernel, bad_addresses, guard_cleans_up, route_through_gone_interface, routes_round_trip,
     wait_for_route,
 };
+use crate::{flood, guard, kernel, undo};
 
 /// A literal address.
 pub fn ip(s: &str) -> IpAddr {
@@ -85,6 +85,16 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("the_guard_removes_what_it_added_when_dropped", guard_cleans_up),
         ("a_failed_build_leaves_nothing_behind", failed_build_leaves_nothing),
         ("a_buffer_too_small_for_the_waiting_packet_is_an_error", buffer_too_small),
+        ("a_persistent_tun_of_that_name_is_busy_and_left_alone", persistent_tun_is_busy),
+        ("attach_joins_a_persistent_tun_which_outlives_the_device", attach_to_a_persistent_tun),
+        ("the_guard_leaves_a_namesake_alone_after_into_parts", guard::namesake_after_into_parts),
+        ("the_guard_leaves_alone_a_namesake_of_a_renamed_interface", guard::namesake_after_a_rename),
+        ("the_guard_leaves_alone_a_namesake_that_replaced_its_interface", guard::namesake_replacing_the_interface),
+        ("the_guard_deletes_its_own_route_not_another_programs", guard::another_programs_route_is_kept),
+        ("the_guard_leaves_a_route_deleted_and_added_again", guard::a_route_deleted_and_added_again_is_kept),
+        ("undo_with_no_descriptor_left_undoes_everything", undo::undo_without_descriptors),
+        ("a_failed_undo_keeps_what_is_left_and_a_retry_undoes_it", undo::undo_retry),
+        ("calls_return_in_time_through_a_flood_of_forged_netlink_messages", flood::forged_flood),
     ]
 }
 
@@ -92,6 +102,8 @@ pub fn all() -> Vec<(&'static str, Case)> {
 pub fn child(mode: &str) -> i32 {
     let result = match mode {
         "unprivileged" => unprivileged_child(),
+        "undo_without_descriptors" => undo::undo_without_descriptors_child(),
+        "undo_retry" => undo::undo_retry_child(),
         other => Err(anyhow::anyhow!("unknown child mode {other}")),
     };
     match result {
@@ -142,6 +154,43 @@ fn taken_name_is_busy() -> Result<()> {
     ensure!(kernel::gone_soon("busy0")?, "busy0 still exists after the device was dropped");
     ensure!(kernel::link_names()? == before, "interfaces changed: {:?}", kernel::link_names()?);
     Ok(())
+}
+
+/// A persistent tun (`ip tuntap add`) is an interface of that name: the
+/// device must not attach to it (it would outlive the device).
+fn persistent_tun_is_busy() -> Result<()> {
+    kernel::ip(&["tuntap", "add", "dev", "ptun0", "mode", "tun"])?;
+    let checked = (|| {
+        let before = kernel::link("ptun0")?;
+        let err = expect_kind(Device::with_name("ptun0"), ErrorKind::Busy)?;
+        ensure!(err.interface().map(|n| n.as_str()) == Some("ptun0"), "{err}");
+        // Never attached: no carrier came up, and it is the same interface.
+        let after = kernel::link("ptun0")?;
+        ensure!(after["flags"] == before["flags"] && after["ifindex"] == before["ifindex"], "{before} became {after}");
+        Ok(())
+    })();
+    kernel::tuntap_del("ptun0")?;
+    checked
+}
+
+/// `Device::attach` joins a persistent tun, which outlives the device; it
+/// never makes an interface, nor joins one that is not a free tun.
+fn attach_to_a_persistent_tun() -> Result<()> {
+    expect_kind(Device::attach("ptun1"), ErrorKind::NotFound)?;
+    ensure!(!kernel::link_exists("ptun1")?, "attach made an interface");
+    kernel::ip(&["tuntap", "add", "dev", "ptun1", "mode", "tun"])?;
+    let checked = (|| {
+        let index = kernel::link("ptun1")?["ifindex"].as_u64();
+        let dev = Device::attach("ptun1")?;
+        ensure!(dev.name().as_str() == "ptun1" && Some(u64::from(dev.index())) == index, "{dev:?}");
+        expect_kind(Device::attach("ptun1"), ErrorKind::Busy)?;
+        drop(dev);
+        ensure!(kernel::link("ptun1")?["ifindex"].as_u64() == index, "the persistent tun went with the device");
+        expect_kind(Device::attach("lo"), ErrorKind::InvalidInput)?;
+        Ok(())
+    })();
+    kernel::tuntap_del("ptun1")?;
+    checked
 }
 
 fn too_long_name() -> Result<()> {

@@ -65,3 +65,65 @@ pub fn gone_soon(name: &str) -> Result<bool> {
     }
     Ok(true)
 }
+
+/// Runs `ip <args>` (another program changing the system, as far as the
+/// library knows) and fails when it does.
+pub fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip").args(args).output().context("running ip (Debian: iproute2)")?;
+    if !out.status.success() {
+        bail!("ip {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+/// A route as `ip -j route show` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelRoute {
+    /// `dst` (`default`, `10.9.0.0/16`, a host address without its `/32`).
+    pub dst: String,
+    /// `dev`.
+    pub dev: String,
+    /// `protocol` (`ip` leaves out `boot`, what `ip route add` sets).
+    pub protocol: String,
+    /// `metric` (`ip` leaves out 0).
+    pub metric: u64,
+    /// `gateway`, if any.
+    pub gateway: Option<String>,
+}
+
+/// Every IPv4 or IPv6 route of the main table.
+pub fn routes(v6: bool) -> Result<Vec<KernelRoute>> {
+    let v = ip_json(&[if v6 { "-6" } else { "-4" }, "route", "show"])?;
+    let text = |r: &Value, key: &str| r[key].as_str().map(String::from);
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| KernelRoute {
+            dst: text(r, "dst").unwrap_or_default(),
+            dev: text(r, "dev").unwrap_or_default(),
+            protocol: text(r, "protocol").unwrap_or_else(|| "boot".into()),
+            metric: r["metric"].as_u64().unwrap_or(0),
+            gateway: text(r, "gateway"),
+        })
+        .collect())
+}
+
+/// The routes to `dst` out of `dev`.
+pub fn routes_to(dst: &str, dev: &str) -> Result<Vec<KernelRoute>> {
+    let v6 = dst.contains(':');
+    Ok(routes(v6)?.into_iter().filter(|r| r.dst == dst && r.dev == dev).collect())
+}
+
+/// Deletes the persistent tun `name` (`ip tuntap del`), retrying for 2 s:
+/// it is refused while a descriptor is attached to the interface, and a
+/// child process another test starts holds a copy of this process's
+/// descriptors from its fork to its exec (see [`gone_soon`]).
+pub fn tuntap_del(name: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match ip(&["tuntap", "del", "dev", name, "mode", "tun"]) {
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            done => return done,
+        }
+    }
+}

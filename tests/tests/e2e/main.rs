@@ -11,9 +11,15 @@
 #[cfg(target_os = "linux")]
 mod cases;
 #[cfg(target_os = "linux")]
+mod flood;
+#[cfg(target_os = "linux")]
+mod guard;
+#[cfg(target_os = "linux")]
 mod kernel;
 #[cfg(target_os = "linux")]
 mod routing;
+#[cfg(target_os = "linux")]
+mod undo;
 
 /// A child process the tests start (for what must not happen in the test
 /// process itself, like dropping privileges).
@@ -24,7 +30,9 @@ fn main() {
     if let Ok(mode) = std::env::var(CHILD_ENV) {
         std::process::exit(cases::child(&mode));
     }
-    utun_tests::suite::Suite::new("e2e").main(cases::all())
+    // A test that has not finished by then fails, rather than hold the run:
+    // the slowest take a few seconds (the flood test bounds itself at 20 s).
+    utun_tests::suite::Suite::new("e2e").time_limit(std::time::Duration::from_secs(60)).main(cases::all())
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -19,8 +19,10 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/ipv6.h>
+#include <linux/ipv6_route.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/if_link.h>
 #include <linux/if_addr.h>
 
 #define UTUN_SHIM_IOCTL(name) static const unsigned long utun_shim_##name = (name);

@@ -30,13 +30,30 @@ use crate::packet::{self, V4_HEADER, V6_HEADER};
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) const READY_ON_ERROR_ONLY: bool = true;
 
-/// `IFF_TUN | IFF_NO_PI` as the `short` `ifr_flags` holds (checked at compile time).
+/// `IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL` as the `short` `ifr_flags` holds
+/// (checked at compile time): a new interface.
+///
+/// `IFF_TUN_EXCL`: without it `TUNSETIFF` attaches to an existing tun of
+/// that name, such as a persistent one `ip tuntap add` made, whose
+/// interface then outlives the descriptor; with it the kernel answers
+/// `EBUSY` for any existing interface of that name (drivers/net/tun.c,
+/// `tun_set_iff`), so that the device is always a new interface, which
+/// closing its descriptor destroys.
 const TUN_FLAGS: c_short = {
+    let flags = sys::IFF_TUN | sys::IFF_NO_PI | sys::IFF_TUN_EXCL;
+    assert!(flags <= u16::MAX as u32);
+    // `ifr_flags` is a C `short`: IFF_TUN_EXCL (0x8000) is its sign bit.
+    (flags as u16) as c_short
+};
+
+/// `IFF_TUN | IFF_NO_PI`: an existing tun interface of that name ([`attach`]).
+const ATTACH_FLAGS: c_short = {
     assert!(sys::IFF_TUN | sys::IFF_NO_PI <= i16::MAX as u32);
     (sys::IFF_TUN | sys::IFF_NO_PI) as c_short
 };
 
-/// `TUNSETIFF`: attaches the fd to a (new or existing) tun interface.
+/// `TUNSETIFF`: creates a tun interface and attaches the fd to it (or, with
+/// [`ATTACH_FLAGS`], attaches the fd to an existing one).
 fn tunsetiff(fd: BorrowedFd<'_>, ifr: &mut sys::ifreq) -> io::Result<()> {
     // SAFETY: TUNSETIFF is `_IOW('T', 202, int)` but reads and writes a
     // `struct ifreq` (drivers/net/tun.c), which `ifr` is.
@@ -53,6 +70,47 @@ fn open_clone_device() -> io::Result<OwnedFd> {
 
 /// Creates a tun interface named `name`, or one the kernel names (`tunN`).
 pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceName), Error> {
+    let (fd, ifr) = set_iff(name, TUN_FLAGS, |err| {
+        // Any existing interface of that name, a tun or not (say `lo`),
+        // answers EBUSY: tun_set_iff checks IFF_TUN_EXCL first.
+        let taken = err.raw_os_error() == Some(libc::EBUSY) && name.is_some();
+        if taken { err.with_kind(ErrorKind::Busy).about("the name is taken by another interface") } else { err }
+    })?;
+    // SAFETY: reading the name member of a plain-data union the kernel filled.
+    let raw_name = unsafe { ifr.ifr_ifrn.ifrn_name };
+    let bytes: Vec<u8> = raw_name.iter().map(|&c| c as u8).collect();
+    let name = InterfaceName::from_c_bytes(&bytes)
+        .ok_or_else(|| Error::invalid(Op::CreateDevice, ErrorKind::MalformedReply, Detail::Static("TUNSETIFF name")))?;
+    Ok((fd, name))
+}
+
+/// Attaches to the existing tun interface `name`, whose index is `index`
+/// (the caller looked it up). The index is checked again afterwards: an
+/// interface gone in between (`TUNSETIFF` without `IFF_TUN_EXCL` would have
+/// made a new one, which closing the descriptor here removes) is
+/// [`ErrorKind::NotFound`].
+pub(crate) fn attach(name: InterfaceName, index: u32) -> Result<OwnedFd, Error> {
+    let (fd, _) = set_iff(Some(name), ATTACH_FLAGS, |err| match err.raw_os_error() {
+        Some(libc::EINVAL) => err.about("not a single-queue tun interface"),
+        Some(libc::EBUSY) => err.about("another descriptor is attached to it"),
+        _ => err,
+    })?;
+    if crate::unix::if_nametoindex(name).ok() != Some(index) {
+        let why = Detail::Static("the interface was gone before the device attached to it");
+        return Err(Error::invalid(Op::CreateDevice, ErrorKind::NotFound, why).on(name));
+    }
+    Ok(fd)
+}
+
+/// Opens `/dev/net/tun` and issues `TUNSETIFF` with `flags` for `name` (or
+/// none: the kernel picks); returns the descriptor and the `ifreq` the
+/// kernel filled in. A refused `TUNSETIFF` is the error `refused` makes of
+/// the crate's error for it.
+fn set_iff(
+    name: Option<InterfaceName>,
+    flags: c_short,
+    refused: impl FnOnce(Error) -> Error,
+) -> Result<(OwnedFd, sys::ifreq), Error> {
     let with_name = |e: Error| match name {
         Some(n) => e.on(n),
         None => e,
@@ -62,20 +120,9 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
     if let Some(name) = name {
         ifr.ifr_ifrn.ifrn_name = name.to_c_array();
     }
-    ifr.ifr_ifru.ifru_flags = TUN_FLAGS;
-    tunsetiff(fd.as_fd(), &mut ifr).map_err(|e| {
-        // An existing interface that is not a free tun (say `lo`) answers EINVAL
-        // or EBUSY: either way the name is taken.
-        let taken = matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EINVAL)) && name.is_some();
-        let err = with_name(Error::os(Op::CreateDevice, e));
-        if taken { err.with_kind(ErrorKind::Busy).about("the name is taken by another interface") } else { err }
-    })?;
-    // SAFETY: reading the name member of a plain-data union the kernel filled.
-    let raw_name = unsafe { ifr.ifr_ifrn.ifrn_name };
-    let bytes: Vec<u8> = raw_name.iter().map(|&c| c as u8).collect();
-    let name = InterfaceName::from_c_bytes(&bytes)
-        .ok_or_else(|| Error::invalid(Op::CreateDevice, ErrorKind::MalformedReply, Detail::Static("TUNSETIFF name")))?;
-    Ok((fd, name))
+    ifr.ifr_ifru.ifru_flags = flags;
+    tunsetiff(fd.as_fd(), &mut ifr).map_err(|e| refused(with_name(Error::os(Op::CreateDevice, e))))?;
+    Ok((fd, ifr))
 }
 
 /// Writes one IP packet: `write` as a direct system call (rustix), the

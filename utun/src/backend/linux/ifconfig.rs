@@ -1,120 +1,126 @@
-//! Interface configuration on Linux, through a [`ConfigSocket`] that holds
-//! what every step needs from the start: a netlink socket for addresses
-//! (`RTM_NEWADDR`, `RTM_DELADDR`) and an `AF_INET` datagram socket for the
-//! `SIOC[GS]IFMTU`, `SIOC[GS]IFFLAGS` ioctls (a `struct ifreq` from the UAPI
-//! headers). Every call acts on one interface by identity: the ioctls go by
-//! name, so each first checks (`SIOCGIFNAME` of the index) that the index
-//! still carries that name, and refuses otherwise.
+//! Interface configuration on Linux, all by rtnetlink, through a
+//! [`ConfigSocket`] that holds the one descriptor every step needs from the
+//! start (a [`NetlinkSocket`]): the link by index (`RTM_GETLINK` reads its
+//! name, MTU and flags; `RTM_NEWLINK` sets the MTU, or the flags that
+//! change, with `ifi_change`), addresses by index (`RTM_NEWADDR`,
+//! `RTM_DELADDR`).
+//!
+//! Every call acts on one interface by identity. It names the interface by
+//! index, never by name, and first reads the link with that index: only
+//! when the index still carries the interface's name does it go on, so an
+//! interface renamed, replaced by a namesake (a new interface has a new
+//! index) or gone since is refused with [`ErrorKind::NotFound`], saying
+//! which, and nothing is changed. The check and the change are one read and
+//! one write on the same index: what could come between them is the
+//! interface's deletion and the creation of another with that very index
+//! (`ip link add ... index N`) and that very name.
 
-use std::ffi::{c_int, c_short, c_ulong};
-use std::io;
-use std::os::fd::{AsFd, OwnedFd};
-
-use utun_sys as sys;
-
-use super::netlink::NetlinkSocket;
+use super::netlink::{NetlinkSocket, RequestError};
+use crate::codec::netlink::link::index_fits;
+use crate::codec::netlink::{AddressAction, Link, Request};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::interface::Interface;
-use crate::name::InterfaceName;
 use crate::net::InterfaceAddress;
 
-/// The sockets interface configuration goes through, opened once.
+/// The socket interface configuration goes through, opened once.
 #[derive(Debug)]
 pub(crate) struct ConfigSocket {
     netlink: NetlinkSocket,
-    inet: OwnedFd,
 }
 
 impl ConfigSocket {
-    /// Opens the netlink and the ioctl socket.
+    /// Opens the netlink socket.
     pub(crate) fn open() -> Result<ConfigSocket, Error> {
-        let inet =
-            super::socket(sys::AF_INET as c_int, libc::SOCK_DGRAM, 0).map_err(|e| Error::os(Op::OpenSocket, e))?;
-        Ok(ConfigSocket { netlink: NetlinkSocket::open()?, inet })
+        Ok(ConfigSocket { netlink: NetlinkSocket::open()? })
     }
 
-    /// Adds an address (`RTM_NEWADDR`, `NLM_F_CREATE | NLM_F_EXCL`).
+    /// Adds an address (`RTM_NEWADDR`, `NLM_F_CREATE | NLM_F_EXCL`). An
+    /// identical address already there is [`ErrorKind::AlreadyExists`].
     pub(crate) fn add_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
-        self.netlink.add_address(iface.index(), address)
+        self.address(Op::AddAddress, AddressAction::Add, iface, address)
     }
 
     /// Adds or updates an address (`RTM_NEWADDR` with `NLM_F_REPLACE`).
     pub(crate) fn replace_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
-        self.netlink.replace_address(iface.index(), address)
+        self.address(Op::AddAddress, AddressAction::Replace, iface, address)
     }
 
-    /// Removes an address (`RTM_DELADDR`).
+    /// Removes an address (`RTM_DELADDR`). A missing address is
+    /// [`ErrorKind::NotFound`] (`EADDRNOTAVAIL`).
     pub(crate) fn remove_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
-        self.netlink.delete_address(iface.index(), address)
+        self.address(Op::RemoveAddress, AddressAction::Delete, iface, address)
     }
 
-    /// The MTU.
+    fn address(
+        &mut self,
+        op: Op,
+        action: AddressAction,
+        iface: &Interface,
+        address: &InterfaceAddress,
+    ) -> Result<(), Error> {
+        self.identity(op, iface).map_err(|e| e.about(address))?;
+        let request = Request::Address { action, index: iface.index(), address };
+        self.netlink.expect_ack(&request).map_err(|e| e.into_error(op, address).on(iface.name()))
+    }
+
+    /// The MTU (`IFLA_MTU`).
     pub(crate) fn mtu(&mut self, iface: &Interface) -> Result<u32, Error> {
-        let mut ifr = ifreq(iface.name());
-        self.ifreq_ioctl(Op::GetMtu, iface, sys::SIOCGIFMTU, &mut ifr)?;
-        // SAFETY: after SIOCGIFMTU the kernel has written `ifru_mtu`.
-        let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
-        u32::try_from(mtu).map_err(|_| {
-            Error::invalid(Op::GetMtu, ErrorKind::MalformedReply, Detail::Static("negative MTU")).on(iface.name())
+        let link = self.identity(Op::GetMtu, iface)?;
+        link.mtu.ok_or_else(|| {
+            let why = Detail::Static("the kernel's RTM_NEWLINK has no IFLA_MTU");
+            Error::invalid(Op::GetMtu, ErrorKind::MalformedReply, why).on(iface.name())
         })
     }
 
-    /// Sets the MTU; the kernel's range check answers `EINVAL` (InvalidInput).
+    /// Sets the MTU (`RTM_NEWLINK` with `IFLA_MTU`); the kernel's range
+    /// check answers `EINVAL` (InvalidInput).
     pub(crate) fn set_mtu(&mut self, iface: &Interface, mtu: u32) -> Result<(), Error> {
-        let value = crate::interface::mtu_as_c_int(iface.name(), mtu)?;
-        let mut ifr = ifreq(iface.name());
-        ifr.ifr_ifru.ifru_mtu = value;
-        self.ifreq_ioctl(Op::SetMtu, iface, sys::SIOCSIFMTU, &mut ifr).map_err(|e| e.about(format_args!("MTU {mtu}")))
+        crate::interface::mtu_as_c_int(iface.name(), mtu)?;
+        let what = format!("MTU {mtu}");
+        self.identity(Op::SetMtu, iface).map_err(|e| e.about(&what))?;
+        let request = Request::SetLink { index: iface.index(), mtu: Some(mtu), flags: 0, change: 0 };
+        self.netlink.expect_ack(&request).map_err(|e| e.into_error(Op::SetMtu, &what).on(iface.name()))
     }
 
-    /// The interface flags (`IFF_*`).
+    /// The interface flags (`ifi_flags`: the `IFF_*` bits, those above the
+    /// 16 of the `SIOCGIFFLAGS` ioctl included).
     pub(crate) fn flags(&mut self, iface: &Interface) -> Result<u32, Error> {
-        let mut ifr = ifreq(iface.name());
-        self.ifreq_ioctl(Op::GetFlags, iface, sys::SIOCGIFFLAGS, &mut ifr)?;
-        // SAFETY: after SIOCGIFFLAGS the kernel has written `ifru_flags`.
-        Ok(u32::from(unsafe { ifr.ifr_ifru.ifru_flags } as u16))
+        Ok(self.identity(Op::GetFlags, iface)?.flags)
     }
 
-    /// Sets the interface flags (callers read-modify-write).
+    /// Sets the interface flags to `flags` (callers read-modify-write): one
+    /// `RTM_NEWLINK` whose `ifi_change` holds just the flags that differ
+    /// from the interface's now, so that no other flag is written back.
     pub(crate) fn set_flags(&mut self, iface: &Interface, flags: u32) -> Result<(), Error> {
-        let mut ifr = ifreq(iface.name());
-        ifr.ifr_ifru.ifru_flags = flags as u16 as c_short;
-        self.ifreq_ioctl(Op::SetFlags, iface, sys::SIOCSIFFLAGS, &mut ifr)
-    }
-
-    /// One `ifreq` ioctl by name, on the interface `iface` only.
-    fn ifreq_ioctl(&self, op: Op, iface: &Interface, request: c_ulong, ifr: &mut sys::ifreq) -> Result<(), Error> {
-        self.check_identity(op, iface)?;
-        // SAFETY: every SIOC[GS]IF* request used here takes a `struct ifreq *`
-        // (linux/sockios.h; net/core/dev_ioctl.c), which `ifr` is.
-        unsafe { crate::unix::ioctl_with(self.inet.as_fd(), request, ifr) }
-            .map_err(|e: io::Error| Error::os(op, e).on(iface.name()))
-    }
-
-    /// Refuses when the interface's index no longer carries its name (it is
-    /// gone, renamed, or the name now belongs to another interface):
-    /// `SIOCGIFNAME` of the index, compared with the name.
-    fn check_identity(&self, op: Op, iface: &Interface) -> Result<(), Error> {
-        let mut ifr = sys::ifreq::default();
-        ifr.ifr_ifru.ifru_ivalue = c_int::try_from(iface.index()).unwrap_or(c_int::MAX);
-        // SAFETY: SIOCGIFNAME takes a `struct ifreq *` (ifr_ifindex in, ifr_name out).
-        let named = unsafe { crate::unix::ioctl_with(self.inet.as_fd(), sys::SIOCGIFNAME, &mut ifr) };
-        // SAFETY: reading the name member of a plain-data union the kernel filled.
-        let raw = unsafe { ifr.ifr_ifrn.ifrn_name };
-        let now = named.ok().and_then(|()| InterfaceName::from_c_bytes(&raw.map(|c| c as u8)));
-        if now == Some(iface.name()) {
+        let now = self.identity(Op::SetFlags, iface)?.flags;
+        let change = now ^ flags;
+        if change == 0 {
             return Ok(());
         }
-        let why = match now {
-            Some(other) => format!("interface index {} is now named {}", iface.index(), other.as_str()),
-            None => format!("interface index {} is gone", iface.index()),
-        };
-        Err(Error::invalid(op, ErrorKind::NotFound, Detail::Text(why.into())).on(iface.name()))
+        let request = Request::SetLink { index: iface.index(), mtu: None, flags, change };
+        self.netlink.expect_ack(&request).map_err(|e| e.into_error(Op::SetFlags, &"IFF flags").on(iface.name()))
     }
-}
 
-fn ifreq(name: InterfaceName) -> sys::ifreq {
-    let mut ifr = sys::ifreq::default();
-    ifr.ifr_ifrn.ifrn_name = name.to_c_array();
-    ifr
+    /// The link with the interface's index, when that index still carries
+    /// the interface's name; otherwise [`ErrorKind::NotFound`], saying
+    /// whether the index is gone or now has another name.
+    fn identity(&mut self, op: Op, iface: &Interface) -> Result<Link, Error> {
+        let index = iface.index();
+        let refuse = |why: String| Error::invalid(op, ErrorKind::NotFound, Detail::Text(why.into())).on(iface.name());
+        if !index_fits(index) {
+            return Err(refuse(format!("no interface can have index {index}")));
+        }
+        let link = match self.netlink.link(index) {
+            Ok(link) => link,
+            Err(RequestError::Kernel(e)) if e.raw_os_error() == Some(libc::ENODEV) => {
+                return Err(refuse(format!("interface index {index} is gone")));
+            }
+            Err(e) => return Err(e.into_error(op, &format_args!("interface index {index}")).on(iface.name())),
+        };
+        match link.name {
+            Some(name) if name == iface.name() => Ok(link),
+            Some(other) => Err(refuse(format!("interface index {index} is now named {}", other.as_str()))),
+            None => Err(refuse(format!("interface index {index} has no name"))),
+        }
+    }
 }

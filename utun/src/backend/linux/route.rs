@@ -1,11 +1,20 @@
 //! Routes on Linux: rtnetlink (`RTM_NEWROUTE`, `RTM_DELROUTE`,
-//! `RTM_GETROUTE`) over one netlink socket kept for the table's life.
+//! `RTM_GETROUTE`) over one netlink socket kept for the table's life, which
+//! also names a looked-up route's interface (`RTM_GETLINK`): no call here
+//! opens another descriptor.
+//!
+//! A route is deleted exactly as it was added (the same table, protocol,
+//! scope, type, metric, interface and gateway: see
+//! [`crate::codec::netlink::encode::encode_route`]), so a delete never
+//! removes another program's route to the same destination.
 
 use std::net::IpAddr;
 
-use super::netlink::NetlinkSocket;
-use crate::error::Error;
-use crate::net::{Route, RouteEntry};
+use super::netlink::{NetlinkSocket, RequestError};
+use crate::codec::netlink::parse::{Context, ParseError, Problem};
+use crate::codec::netlink::{Reply, Request, RouteAction, k};
+use crate::error::{Detail, Error, ErrorKind, Op};
+use crate::net::{NextHop, Route, RouteEntry};
 
 /// The routing socket of a [`RouteTable`](crate::RouteTable).
 #[derive(Debug)]
@@ -19,19 +28,70 @@ impl RouteSocket {
         Ok(RouteSocket { netlink: NetlinkSocket::open()? })
     }
 
-    /// Adds `route` out of the interface with index `oif` (0 for a gateway
-    /// route: the kernel finds the interface).
+    /// Adds `route` to the main table (`ip route add ... proto static`), out
+    /// of the interface with index `oif` (required for a
+    /// [`NextHop::Interface`] route; for a gateway route 0 lets the kernel
+    /// find the interface). A route to the same destination already there
+    /// (the same metric) is [`ErrorKind::AlreadyExists`].
     pub(crate) fn add_route(&mut self, route: &Route, oif: u32) -> Result<(), Error> {
-        self.netlink.add_route(route, oif)
+        self.route(Op::AddRoute, RouteAction::Add, route, oif)
     }
 
-    /// Deletes `route`.
+    /// Deletes `route` as [`add_route`](RouteSocket::add_route) added it
+    /// out of the interface with index `oif`. No such route is
+    /// [`ErrorKind::NotFound`] (`ESRCH`).
     pub(crate) fn delete_route(&mut self, route: &Route, oif: u32) -> Result<(), Error> {
-        self.netlink.delete_route(route, oif)
+        self.route(Op::DeleteRoute, RouteAction::Delete, route, oif)
     }
 
-    /// The route the kernel would use for `destination`.
+    fn route(&mut self, op: Op, action: RouteAction, route: &Route, oif_index: u32) -> Result<(), Error> {
+        let name = match route.next_hop() {
+            NextHop::Interface(name) => Some(name),
+            NextHop::Gateway(_) => None,
+        };
+        let named = |err: Error| match name {
+            Some(name) => err.on(name),
+            None => err,
+        };
+        if name.is_some() && oif_index == 0 {
+            let why = Detail::Static("a route out of an interface needs its index, not 0");
+            return Err(named(Error::invalid(op, ErrorKind::InvalidInput, why).about(route)));
+        }
+        let request = Request::Route { action, route, oif_index };
+        self.netlink.expect_ack(&request).map_err(|e| named(e.into_error(op, route)))
+    }
+
+    /// The route the kernel would use to reach `destination` (`ip route get
+    /// fibmatch`): the matching table entry's destination prefix, gateway and
+    /// outgoing interface (with its name, from `RTM_GETLINK`). When the entry
+    /// names no single interface (a multipath route), a plain lookup supplies
+    /// the next hop the kernel picks. No route is
+    /// [`ErrorKind::NetworkUnreachable`].
+    ///
+    /// On kernels older than 4.13 (no `RTM_F_FIB_MATCH`) the destination is
+    /// the host address itself.
     pub(crate) fn get_route(&mut self, destination: IpAddr) -> Result<RouteEntry, Error> {
-        self.netlink.get_route(destination)
+        let mut entry = self.lookup(destination, true)?;
+        if entry.interface_index == 0 {
+            let resolved = self.lookup(destination, false)?;
+            entry.interface_index = resolved.interface_index;
+            entry.gateway = resolved.gateway;
+        }
+        entry.interface = match entry.interface_index {
+            0 => None,
+            index => self.netlink.link(index).ok().and_then(|link| link.name),
+        };
+        Ok(entry)
+    }
+
+    fn lookup(&mut self, destination: IpAddr, fib_match: bool) -> Result<RouteEntry, Error> {
+        let request = Request::GetRoute { destination, fib_match };
+        let unexpected = |kind| RequestError::Parse(ParseError::new(Context::Reply, Problem::Unexpected(kind)));
+        match self.netlink.request(&request) {
+            Ok(Reply::Route(entry)) => Ok(entry),
+            Ok(Reply::Ack) => Err(unexpected(k::NLMSG_ERROR).into_error(Op::GetRoute, &destination)),
+            Ok(Reply::Link(_)) => Err(unexpected(k::RTM_NEWLINK).into_error(Op::GetRoute, &destination)),
+            Err(err) => Err(err.into_error(Op::GetRoute, &destination)),
+        }
     }
 }

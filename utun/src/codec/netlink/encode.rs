@@ -45,12 +45,14 @@ pub(crate) fn nlmsgerr_bytes(e: &utun_sys::nlmsgerr) -> [u8; size_of::<utun_sys:
     out
 }
 /// A netlink message under construction: header, family header, attributes.
-struct Builder {
+pub(super) struct Builder {
     buf: Vec<u8>,
 }
 
 impl Builder {
-    fn new(kind: u16, flags: u16, header: MessageHeader, family_header: &[u8]) -> Builder {
+    /// A message of type `kind` with these flags and header, and this
+    /// family header (padded to `NLMSG_ALIGNTO`).
+    pub(super) fn new(kind: u16, flags: u16, header: MessageHeader, family_header: &[u8]) -> Builder {
         let mut buf = Vec::with_capacity(NLMSG_HDRLEN + nlmsg_align(family_header.len()) + 64);
         let h = nlmsghdr {
             nlmsg_len: 0, // set by `finish`
@@ -67,7 +69,7 @@ impl Builder {
     }
 
     /// Appends one `rtattr` with `payload`, padded to `RTA_ALIGNTO`.
-    fn attr(&mut self, kind: u16, payload: &[u8]) {
+    pub(super) fn attr(&mut self, kind: u16, payload: &[u8]) {
         let len = RTA_HDRLEN + payload.len();
         let header = rtattr {
             // Attributes here are addresses and u32s: far below u16::MAX.
@@ -89,7 +91,7 @@ impl Builder {
     }
 
     /// Sets `nlmsg_len` and returns the message.
-    fn finish(mut self) -> Vec<u8> {
+    pub(super) fn finish(mut self) -> Vec<u8> {
         let len = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
         put(&mut self.buf, offset_of!(nlmsghdr, nlmsg_len), len);
         self.buf
@@ -141,6 +143,14 @@ pub(crate) fn encode_address(
     b.finish()
 }
 
+/// The metric utun gives a route, `None` for none: an IPv6 route gets the
+/// one the kernel would give it anyway, `IP6_RT_PRIO_USER` (1024), named so
+/// that a delete can name it; an IPv4 route gets none, which is metric 0,
+/// the kernel's default (and, in a delete, a wildcard: see [`encode_route`]).
+pub(crate) fn route_metric(route: &Route) -> Option<u32> {
+    if route.destination().addr().is_ipv4() { None } else { Some(k::IP6_RT_PRIO_USER) }
+}
+
 /// An `RTM_NEWROUTE`/`RTM_DELROUTE` request for `route` in the main table,
 /// with `NLM_F_REQUEST | NLM_F_ACK` (and the flags of `action`).
 ///
@@ -150,11 +160,33 @@ pub(crate) fn encode_address(
 /// through a gateway (what `ip route add` picks; IPv4 refuses a gateway route
 /// of link scope). `RTA_DST` is left out for a /0 route; `RTA_GATEWAY` is the
 /// gateway; `RTA_OIF` is `oif_index` unless it is 0 (a gateway route may
-/// leave the interface to the kernel; an interface route needs it).
+/// leave the interface to the kernel; an interface route needs it);
+/// `RTA_PRIORITY` is [`route_metric`].
 ///
-/// A delete matches like `ip route del`: protocol `RTPROT_UNSPEC`, scope
-/// `RT_SCOPE_NOWHERE` and type `RTN_UNSPEC` are wildcards to the kernel, so
-/// the route is found by table, destination and next hop.
+/// A delete carries exactly what the add did, so that it removes the route
+/// utun added and no other. To the kernel a zero or `UNSPEC` field of a
+/// delete is a wildcard, and the first route that matches the rest goes:
+///
+/// * IPv4 (`net/ipv4/fib_frontend.c` `rtm_to_fib_config`, then
+///   `net/ipv4/fib_trie.c` `fib_table_delete`): among the routes of the same
+///   prefix, TOS and table, in ascending metric, the first whose type
+///   (`!fc_type`), scope (`RT_SCOPE_NOWHERE`), preferred source, protocol
+///   (`!fc_protocol`) and next hop (`fib_semantics.c` `fib_nh_match`:
+///   `RTA_OIF`, `RTA_GATEWAY`, and the metric unless it is 0) match.
+/// * IPv6 (`net/ipv6/route.c` `rtm_to_fib6_config`, then `ip6_route_del`):
+///   among the routes of the same prefix and table, in ascending metric, the
+///   first whose metric (`!fc_metric`), protocol (`!fc_protocol`),
+///   interface (`RTA_OIF`) and gateway (`RTF_GATEWAY`) match; scope and a
+///   unicast type are not compared.
+///
+/// So a delete names protocol, scope, type, table, interface and gateway as
+/// added, and for IPv6 the metric (an `ip -6 route add` route of metric 100
+/// to the same prefix would otherwise go first). An IPv4 route has metric 0,
+/// which `fib_nh_match` cannot tell from "any": the search starts at the
+/// lowest metric, so while utun's route is there it is the one deleted;
+/// once it is gone, a route identical in every other field (protocol
+/// `RTPROT_STATIC`, which `ip route add` does not use) but of a higher
+/// metric would match.
 pub(crate) fn encode_route(action: RouteAction, route: &Route, oif_index: u32, header: MessageHeader) -> Vec<u8> {
     let dest = route.destination();
     let gateway = match route.next_hop() {
@@ -166,22 +198,15 @@ pub(crate) fn encode_route(action: RouteAction, route: &Route, oif_index: u32, h
         RouteAction::Replace => (k::RTM_NEWROUTE, k::NLM_F_CREATE | k::NLM_F_REPLACE),
         RouteAction::Delete => (k::RTM_DELROUTE, 0),
     };
-    let (protocol, scope, rtype) = match action {
-        RouteAction::Delete => (k::RTPROT_UNSPEC, k::RT_SCOPE_NOWHERE, k::RTN_UNSPEC),
-        RouteAction::Add | RouteAction::Replace => {
-            let scope = if gateway.is_some() { k::RT_SCOPE_UNIVERSE } else { k::RT_SCOPE_LINK };
-            (k::RTPROT_STATIC, scope, k::RTN_UNICAST)
-        }
-    };
     let rtm = rtmsg {
         rtm_family: family_of(dest.addr()),
         rtm_dst_len: dest.prefix_len(),
         rtm_src_len: 0,
         rtm_tos: 0,
         rtm_table: k::RT_TABLE_MAIN,
-        rtm_protocol: protocol,
-        rtm_scope: scope,
-        rtm_type: rtype,
+        rtm_protocol: k::RTPROT_STATIC,
+        rtm_scope: if gateway.is_some() { k::RT_SCOPE_UNIVERSE } else { k::RT_SCOPE_LINK },
+        rtm_type: k::RTN_UNICAST,
         rtm_flags: 0,
     };
     let mut b = Builder::new(kind, k::NLM_F_REQUEST | k::NLM_F_ACK | flags, header, &rtmsg_bytes(&rtm));
@@ -193,6 +218,9 @@ pub(crate) fn encode_route(action: RouteAction, route: &Route, oif_index: u32, h
     }
     if oif_index != 0 {
         b.attr(k::RTA_OIF, &oif_index.to_ne_bytes());
+    }
+    if let Some(metric) = route_metric(route) {
+        b.attr(k::RTA_PRIORITY, &metric.to_ne_bytes());
     }
     b.finish()
 }

@@ -3,11 +3,16 @@
 //!
 //! * [`encode`]: `RTM_NEWADDR`/`RTM_DELADDR`, `RTM_NEWROUTE`/`RTM_DELROUTE`/
 //!   `RTM_GETROUTE`, as iproute2's `ip` builds them;
-//! * [`parse`]: `NLMSG_ERROR`, `NLMSG_DONE`, `RTM_NEWROUTE`.
+//! * [`link`]: `RTM_GETLINK` and `RTM_NEWLINK` by interface index (read an
+//!   interface's name, MTU and flags; change its MTU and flags), and the
+//!   kernel's `RTM_NEWLINK` answer;
+//! * [`parse`]: `NLMSG_ERROR`, `NLMSG_DONE`, `RTM_NEWROUTE`, `RTM_NEWLINK`,
+//!   with what went wrong in [`problem`].
 //!
 //! Every message type, flag, attribute type, struct layout and alignment comes
-//! from `utun_sys` (bindgen over `linux/netlink.h`, `linux/rtnetlink.h` and
-//! `linux/if_addr.h`), checked by `cargo xtask verify-constants`. Structs are
+//! from `utun_sys` (bindgen over `linux/netlink.h`, `linux/rtnetlink.h`,
+//! `linux/if_addr.h`, `linux/if_link.h` and `linux/ipv6_route.h`), checked
+//! by `cargo xtask verify-constants`. Structs are
 //! written and read field by field with the shared field codec
 //! ([`crate::codec::field`]): no buffer is ever cast to a struct. The
 //! protocol is documented in the kernel's
@@ -18,10 +23,13 @@ use std::net::IpAddr;
 
 use utun_sys::{nlmsghdr, rtattr};
 
+use crate::name::InterfaceName;
 use crate::net::{InterfaceAddress, Route, RouteEntry};
 
 pub(crate) mod encode;
+pub(crate) mod link;
 pub(crate) mod parse;
+pub(crate) mod problem;
 
 #[cfg(test)]
 mod tests;
@@ -47,6 +55,10 @@ pub(crate) mod k {
     pub(crate) const RTM_DELROUTE: u16 = u16_of(utun_sys::RTM_DELROUTE);
     /// `RTM_GETROUTE` (`nlmsg_type`).
     pub(crate) const RTM_GETROUTE: u16 = u16_of(utun_sys::RTM_GETROUTE);
+    /// `RTM_NEWLINK` (`nlmsg_type`): a link's description, or a change to it.
+    pub(crate) const RTM_NEWLINK: u16 = u16_of(utun_sys::RTM_NEWLINK);
+    /// `RTM_GETLINK` (`nlmsg_type`).
+    pub(crate) const RTM_GETLINK: u16 = u16_of(utun_sys::RTM_GETLINK);
 
     /// `NLM_F_REQUEST` (`nlmsg_flags`).
     pub(crate) const NLM_F_REQUEST: u16 = u16_of(utun_sys::NLM_F_REQUEST);
@@ -71,6 +83,15 @@ pub(crate) mod k {
     pub(crate) const RTA_OIF: u16 = u16_of(utun_sys::RTA_OIF);
     /// `RTA_GATEWAY` (`rta_type` after an `rtmsg`).
     pub(crate) const RTA_GATEWAY: u16 = u16_of(utun_sys::RTA_GATEWAY);
+    /// `RTA_PRIORITY` (`rta_type` after an `rtmsg`): the route's metric.
+    pub(crate) const RTA_PRIORITY: u16 = u16_of(utun_sys::RTA_PRIORITY);
+    /// `IFLA_IFNAME` (`rta_type` after an `ifinfomsg`).
+    pub(crate) const IFLA_IFNAME: u16 = u16_of(utun_sys::IFLA_IFNAME);
+    /// `IFLA_MTU` (`rta_type` after an `ifinfomsg`).
+    pub(crate) const IFLA_MTU: u16 = u16_of(utun_sys::IFLA_MTU);
+
+    /// `AF_UNSPEC` (`ifi_family`: a link message is of no address family).
+    pub(crate) const AF_UNSPEC: u8 = u8_of(utun_sys::AF_UNSPEC);
 
     /// `AF_INET` (`ifa_family`, `rtm_family`).
     pub(crate) const AF_INET: u8 = u8_of(utun_sys::AF_INET);
@@ -82,13 +103,11 @@ pub(crate) mod k {
     pub(crate) const RT_SCOPE_UNIVERSE: u8 = u8_of(utun_sys::RT_SCOPE_UNIVERSE);
     /// `RT_SCOPE_LINK` (`rtm_scope`).
     pub(crate) const RT_SCOPE_LINK: u8 = u8_of(utun_sys::RT_SCOPE_LINK);
-    /// `RT_SCOPE_NOWHERE` (`rtm_scope`; a wildcard in a delete).
-    pub(crate) const RT_SCOPE_NOWHERE: u8 = u8_of(utun_sys::RT_SCOPE_NOWHERE);
     /// `RT_TABLE_UNSPEC` (`rtm_table`).
     pub(crate) const RT_TABLE_UNSPEC: u8 = u8_of(utun_sys::RT_TABLE_UNSPEC);
     /// `RT_TABLE_MAIN` (`rtm_table`).
     pub(crate) const RT_TABLE_MAIN: u8 = u8_of(utun_sys::RT_TABLE_MAIN);
-    /// `RTPROT_UNSPEC` (`rtm_protocol`; a wildcard in a delete).
+    /// `RTPROT_UNSPEC` (`rtm_protocol`; a wildcard in a lookup or a delete).
     pub(crate) const RTPROT_UNSPEC: u8 = u8_of(utun_sys::RTPROT_UNSPEC);
     /// `RTPROT_STATIC` (`rtm_protocol`).
     pub(crate) const RTPROT_STATIC: u8 = u8_of(utun_sys::RTPROT_STATIC);
@@ -101,6 +120,9 @@ pub(crate) mod k {
     pub(crate) const IFA_F_NODAD_U32: u32 = utun_sys::IFA_F_NODAD;
     /// `RTM_F_FIB_MATCH` (`rtm_flags`).
     pub(crate) const RTM_F_FIB_MATCH: u32 = utun_sys::RTM_F_FIB_MATCH;
+    /// `IP6_RT_PRIO_USER` (`RTA_PRIORITY`): the metric the kernel gives an
+    /// IPv6 route added without one (linux/ipv6_route.h).
+    pub(crate) const IP6_RT_PRIO_USER: u32 = utun_sys::IP6_RT_PRIO_USER;
 }
 
 /// `NLMSG_ALIGN`: rounds a length up to `NLMSG_ALIGNTO`.
@@ -185,6 +207,23 @@ pub(crate) enum Request<'a> {
         /// `RTA_OIF`, or 0 for none.
         oif_index: u32,
     },
+    /// Read the interface with this index (`RTM_GETLINK`).
+    GetLink {
+        /// The interface index.
+        index: u32,
+    },
+    /// Change the interface with this index (`RTM_NEWLINK`): its MTU, and
+    /// the flags in `change` to their value in `flags` (`ifi_change`).
+    SetLink {
+        /// The interface index.
+        index: u32,
+        /// The new MTU (`IFLA_MTU`), if it is to change.
+        mtu: Option<u32>,
+        /// The new value of the flags in `change` (`ifi_flags`).
+        flags: u32,
+        /// Which flags change (`ifi_change`; 0: none).
+        change: u32,
+    },
     /// Look up the route to an address.
     GetRoute {
         /// The address.
@@ -201,6 +240,8 @@ impl Request<'_> {
             Request::Address { action, index, address } => encode::encode_address(action, index, address, header),
             Request::Route { action, route, oif_index } => encode::encode_route(action, route, oif_index, header),
             Request::GetRoute { destination, fib_match } => encode::encode_get_route(destination, fib_match, header),
+            Request::GetLink { index } => link::encode_get_link(index, header),
+            Request::SetLink { index, mtu, flags, change } => link::encode_set_link(index, mtu, flags, change, header),
         }
     }
 }
@@ -212,4 +253,19 @@ pub(crate) enum Reply {
     Ack,
     /// `RTM_NEWROUTE` (the answer to `RTM_GETROUTE`).
     Route(RouteEntry),
+    /// `RTM_NEWLINK` (the answer to `RTM_GETLINK`).
+    Link(Link),
+}
+
+/// What an `RTM_NEWLINK` says of an interface, as far as utun cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// `ifi_index`.
+    pub(crate) index: u32,
+    /// `IFLA_IFNAME`, when present.
+    pub(crate) name: Option<InterfaceName>,
+    /// `IFLA_MTU`, when present.
+    pub(crate) mtu: Option<u32>,
+    /// `ifi_flags` (`IFF_*`, `IFF_LOWER_UP` and the other high bits included).
+    pub(crate) flags: u32,
 }

@@ -204,9 +204,14 @@ fn route_add_via_gateway_ipv6() {
     assert_eq!(u32::from(rtm.rtm_scope), utun_sys::RT_SCOPE_UNIVERSE);
     assert_eq!(u32::from(rtm.rtm_protocol), utun_sys::RTPROT_STATIC);
     assert_eq!(u32::from(rtm.rtm_type), utun_sys::RTN_UNICAST);
+    let metric = utun_sys::IP6_RT_PRIO_USER.to_ne_bytes().to_vec();
     assert_eq!(
         attrs(m.payload, size_of::<utun_sys::rtmsg>()),
-        vec![(utun_sys::RTA_DST, octets(v6("fd00:9::"))), (utun_sys::RTA_GATEWAY, octets(v6("fd00::1")))]
+        vec![
+            (utun_sys::RTA_DST, octets(v6("fd00:9::"))),
+            (utun_sys::RTA_GATEWAY, octets(v6("fd00::1"))),
+            (utun_sys::RTA_PRIORITY, metric.clone())
+        ]
     );
     assert_eq!(
         m.body().unwrap(),
@@ -220,44 +225,64 @@ fn route_add_via_gateway_ipv6() {
     // With an interface too.
     let buf = encode::encode_route(RouteAction::Add, &r, 4, HEADER);
     let got = attrs(only_message(&buf).payload, size_of::<utun_sys::rtmsg>());
-    assert_eq!(got.last().unwrap(), &(utun_sys::RTA_OIF, 4u32.to_ne_bytes().to_vec()));
+    assert_eq!(got[2..], [(utun_sys::RTA_OIF, 4u32.to_ne_bytes().to_vec()), (utun_sys::RTA_PRIORITY, metric)]);
 }
 
 #[test]
 fn default_route_has_no_rta_dst() {
-    for r in
-        [Route::default_v4(NextHop::Interface(tun0())).unwrap(), Route::default_v6(NextHop::Interface(tun0())).unwrap()]
-    {
+    let oif = (utun_sys::RTA_OIF, 2u32.to_ne_bytes().to_vec());
+    let metric = (utun_sys::RTA_PRIORITY, utun_sys::IP6_RT_PRIO_USER.to_ne_bytes().to_vec());
+    for (r, want) in [
+        (Route::default_v4(NextHop::Interface(tun0())).unwrap(), vec![oif.clone()]),
+        (Route::default_v6(NextHop::Interface(tun0())).unwrap(), vec![oif, metric]),
+    ] {
         let buf = encode::encode_route(RouteAction::Add, &r, 2, HEADER);
         let m = only_message(&buf);
         let rtm = parse::read_rtmsg(m.payload).unwrap();
         assert_eq!(rtm.rtm_dst_len, 0);
-        assert_eq!(
-            attrs(m.payload, size_of::<utun_sys::rtmsg>()),
-            vec![(utun_sys::RTA_OIF, 2u32.to_ne_bytes().to_vec())]
-        );
+        assert_eq!(attrs(m.payload, size_of::<utun_sys::rtmsg>()), want);
         let Body::Route(entry) = m.body().unwrap() else { panic!("not a route") };
         assert_eq!(entry.destination, Some(r.destination()));
     }
 }
 
+/// A delete names every field the add set, wildcards none: the kernel
+/// would otherwise delete the first route that matches the rest (IPv6: the
+/// lowest metric's, IPv4: any protocol's, scope's or type's).
 #[test]
-fn route_delete_and_replace() {
+fn a_delete_names_exactly_what_the_add_did() {
+    let routes = [
+        (Route::through_interface(net("10.0.0.0/8"), tun0()), 5),
+        (Route::via_gateway(net("10.7.0.0/16"), v4(10, 0, 0, 2)).unwrap(), 0),
+        (Route::through_interface(net("fd09::/64"), tun0()), 5),
+        (Route::via_gateway(net("fd07::/48"), v6("fd00::2")).unwrap(), 5),
+    ];
+    for (r, oif) in routes {
+        let add = encode::encode_route(RouteAction::Add, &r, oif, HEADER);
+        let delete = encode::encode_route(RouteAction::Delete, &r, oif, HEADER);
+        let (add, delete) = (only_message(&add), only_message(&delete));
+        assert_eq!(u32::from(delete.kind()), utun_sys::RTM_DELROUTE);
+        assert_eq!(flags(&delete), utun_sys::NLM_F_REQUEST | utun_sys::NLM_F_ACK);
+        assert_eq!(delete.payload, add.payload, "{r}: the delete's rtmsg and attributes are the add's");
+        let rtm = parse::read_rtmsg(delete.payload).unwrap();
+        assert_eq!(u32::from(rtm.rtm_protocol), utun_sys::RTPROT_STATIC, "{r}");
+        assert_eq!(u32::from(rtm.rtm_type), utun_sys::RTN_UNICAST, "{r}");
+        assert_eq!(u32::from(rtm.rtm_table), utun_sys::RT_TABLE_MAIN, "{r}");
+        let scope = if matches!(r.next_hop(), NextHop::Gateway(_)) {
+            utun_sys::RT_SCOPE_UNIVERSE
+        } else {
+            utun_sys::RT_SCOPE_LINK
+        };
+        assert_eq!(u32::from(rtm.rtm_scope), scope, "{r}");
+        let metric = attrs(delete.payload, size_of::<utun_sys::rtmsg>())
+            .into_iter()
+            .find(|(kind, _)| *kind == utun_sys::RTA_PRIORITY)
+            .map(|(_, bytes)| u32::from_ne_bytes(bytes.try_into().unwrap()));
+        // IPv4: no RTA_PRIORITY, the kernel's default metric 0 (see encode_route).
+        let want = if r.destination().addr().is_ipv4() { None } else { Some(utun_sys::IP6_RT_PRIO_USER) };
+        assert_eq!(metric, want, "{r}");
+    }
     let r = Route::through_interface(net("10.0.0.0/8"), tun0());
-    let buf = encode::encode_route(RouteAction::Delete, &r, 5, HEADER);
-    let m = only_message(&buf);
-    assert_eq!(u32::from(m.kind()), utun_sys::RTM_DELROUTE);
-    assert_eq!(flags(&m), utun_sys::NLM_F_REQUEST | utun_sys::NLM_F_ACK);
-    let rtm = parse::read_rtmsg(m.payload).unwrap();
-    assert_eq!(u32::from(rtm.rtm_table), utun_sys::RT_TABLE_MAIN);
-    assert_eq!(u32::from(rtm.rtm_protocol), utun_sys::RTPROT_UNSPEC);
-    assert_eq!(u32::from(rtm.rtm_scope), utun_sys::RT_SCOPE_NOWHERE);
-    assert_eq!(u32::from(rtm.rtm_type), utun_sys::RTN_UNSPEC);
-    assert_eq!(rtm.rtm_dst_len, 8);
-    assert_eq!(
-        attrs(m.payload, size_of::<utun_sys::rtmsg>()),
-        vec![(utun_sys::RTA_DST, vec![10, 0, 0, 0]), (utun_sys::RTA_OIF, 5u32.to_ne_bytes().to_vec())]
-    );
     let buf = encode::encode_route(RouteAction::Replace, &r, 5, HEADER);
     let m = only_message(&buf);
     assert_eq!(u32::from(m.kind()), utun_sys::RTM_NEWROUTE);

@@ -129,5 +129,32 @@ fn kernel_like_route_reply(seq: u32, pid: u32) -> Vec<u8> {
     )
 }
 
+/// What the kernel answers to `ip link show dev tun0`: an RTM_NEWLINK with
+/// more attributes than utun reads (IFLA_TXQLEN, IFLA_OPERSTATE, IFLA_STATS64,
+/// IFLA_AF_SPEC, ...), of which IFLA_MTU (4) has the number of RTA_OIF.
+fn kernel_like_link_reply(seq: u32, pid: u32) -> Vec<u8> {
+    let ifi = utun_sys::ifinfomsg {
+        ifi_family: utun_sys::AF_UNSPEC as u8,
+        ifi_index: 7,
+        ifi_flags: utun_sys::IFF_UP | utun_sys::IFF_POINTOPOINT | utun_sys::IFF_RUNNING,
+        ..Default::default()
+    };
+    message(
+        utun_sys::RTM_NEWLINK,
+        seq,
+        pid,
+        &super::link::ifinfomsg_bytes(&ifi),
+        &[
+            (utun_sys::IFLA_IFNAME, b"tun0\0"),
+            (utun_sys::IFLA_TXQLEN, &500u32.to_ne_bytes()),
+            (utun_sys::IFLA_OPERSTATE, &[0]),
+            (utun_sys::IFLA_MTU, &1400u32.to_ne_bytes()),
+            (utun_sys::IFLA_STATS64, &[0; 200]),
+            (utun_sys::IFLA_AF_SPEC, &[0; 24]),
+        ],
+    )
+}
+
 mod encoders;
+mod link;
 mod parser;

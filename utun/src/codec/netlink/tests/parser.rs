@@ -142,6 +142,9 @@ fn corpus() -> Vec<Vec<u8>> {
         error_reply(0, 1, 2),
         error_reply(-libc::ESRCH, 1, 2),
         kernel_like_route_reply(1, 2),
+        kernel_like_link_reply(1, 2),
+        super::super::link::encode_get_link(7, HEADER),
+        super::super::link::encode_set_link(7, Some(1400), utun_sys::IFF_UP, utun_sys::IFF_UP, HEADER),
         message(utun_sys::NLMSG_DONE, 1, 2, &0i32.to_ne_bytes(), &[]),
     ];
     let mut two = error_reply(0, 1, 2);
