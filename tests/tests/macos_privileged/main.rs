@@ -21,7 +21,6 @@ use utun_tests::echo::{self, Responder};
 
 // The routing socket on a busy Mac (a flood, two tables and the guard, a
 // fork, a namesake route).
-#[path = "macos_privileged/routing.rs"]
 mod routing;
 
 fn ip(s: &str) -> IpAddr {
