@@ -4,7 +4,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
-use crate::error::{Error, Op};
+use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::interface::Interface;
 use crate::name::InterfaceName;
 
@@ -46,7 +46,10 @@ impl Device {
     }
 
     /// Creates the device `name`. On macOS it must be `utunN` (asks for unit
-    /// N); a name in use is an [`ErrorKind::Busy`](crate::ErrorKind::Busy)
+    /// N); on Linux it is any [`InterfaceName`] (what the kernel's
+    /// `dev_valid_name` accepts, bar the `%` of a template); a name the
+    /// crate refuses is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput),
+    /// before the kernel is asked. A name in use is an [`ErrorKind::Busy`](crate::ErrorKind::Busy)
     /// error, never a silent fallback to another name (on Linux a
     /// persistent tun of that name too: see `attach`).
     pub fn with_name(name: &str) -> Result<Device, Error> {
@@ -102,10 +105,24 @@ impl Device {
 
     /// Reads one packet into `buf`; returns its length. A packet larger than
     /// `buf` is an [`ErrorKind::BufferTooSmall`](crate::ErrorKind::BufferTooSmall)
-    /// error (the kernel has dropped it), never a truncated packet.
+    /// error (the kernel has dropped it), never a truncated packet. An empty
+    /// `buf` is an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// error at once, before any system call: nothing is read or dropped,
+    /// whether a packet waits or not.
     #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Err(self.empty_buffer());
+        }
         imp::recv(self.fd.as_fd(), buf).map_err(|e| e.on(self.name))
+    }
+
+    /// The error of a `recv` into an empty buffer (out of the packet path's way).
+    #[cold]
+    #[inline(never)]
+    fn empty_buffer(&self) -> Error {
+        let why = Detail::Static("an empty buffer can hold no packet; nothing was read");
+        Error::invalid(Op::Recv, ErrorKind::InvalidInput, why).on(self.name)
     }
 
     /// Switches non-blocking mode: [`recv`](Device::recv) then fails with

@@ -74,13 +74,18 @@ pub enum ErrorKind {
     PermissionDenied,
     /// The requested unit or name is in use (`EBUSY`).
     Busy,
-    /// No such interface, address or route (`ENXIO`, `ENODEV`, `ESRCH`, `EADDRNOTAVAIL`).
+    /// No such interface, address or route (`ENXIO`, `ENODEV`, `ESRCH`;
+    /// `EADDRNOTAVAIL` for any operation but adding an address: see
+    /// [`InvalidInput`](ErrorKind::InvalidInput)).
     NotFound,
     /// The address or route exists already (`EEXIST`).
     AlreadyExists,
     /// The kernel has no way to reach the gateway or destination (`ENETUNREACH`).
     NetworkUnreachable,
-    /// An argument was rejected, by the library or by the kernel (`EINVAL`).
+    /// An argument was rejected, by the library or by the kernel (`EINVAL`;
+    /// `EADDRNOTAVAIL` for [`Op::AddAddress`]: an address no interface may
+    /// have, such as `::1`, `::` or a multicast
+    /// address, Linux's `ipv6_add_addr` in net/ipv6/addrconf.c).
     InvalidInput,
     /// The packet is not an IPv4 or IPv6 packet, or is cut short.
     MalformedPacket,
@@ -100,7 +105,21 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kind an errno falls under.
+    /// The kind an errno falls under when `op` failed with it: the same
+    /// number means different things to different operations.
+    /// `EADDRNOTAVAIL` is a missing address when removing one, but an
+    /// address that cannot be assigned when adding one (net/ipv6/addrconf.c
+    /// `ipv6_add_addr` answers it for `::`, multicast and loopback addresses),
+    /// which is an invalid argument, not a missing thing.
+    pub(crate) fn for_op(op: Op, errno: i32) -> ErrorKind {
+        match (op, errno) {
+            (Op::AddAddress, libc::EADDRNOTAVAIL) => ErrorKind::InvalidInput,
+            _ => ErrorKind::from_errno(errno),
+        }
+    }
+
+    /// The kind an errno falls under, whatever the operation ([`for_op`](ErrorKind::for_op)
+    /// is the one errors use).
     pub(crate) fn from_errno(errno: i32) -> ErrorKind {
         match errno {
             libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
@@ -160,7 +179,7 @@ impl Error {
 
     /// A failed system call.
     pub(crate) fn os(op: Op, err: io::Error) -> Error {
-        let kind = err.raw_os_error().map_or(ErrorKind::Other, ErrorKind::from_errno);
+        let kind = err.raw_os_error().map_or(ErrorKind::Other, |errno| ErrorKind::for_op(op, errno));
         Error { op, kind, interface: None, subject: None, detail: Detail::None, source: Some(err) }
     }
 
@@ -340,6 +359,15 @@ mod tests {
         ] {
             assert_eq!(ErrorKind::from_errno(errno), kind, "errno {errno}");
         }
+    }
+
+    #[test]
+    fn eaddrnotavail_is_invalid_for_an_address_add_and_not_found_otherwise() {
+        let os = |op| Error::os(op, io::Error::from_raw_os_error(libc::EADDRNOTAVAIL)).kind();
+        assert_eq!(os(Op::AddAddress), ErrorKind::InvalidInput);
+        assert_eq!(os(Op::RemoveAddress), ErrorKind::NotFound);
+        assert_eq!(os(Op::DeleteRoute), ErrorKind::NotFound);
+        assert_eq!(os(Op::GetRoute), ErrorKind::NotFound);
     }
 
     #[test]

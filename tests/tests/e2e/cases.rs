@@ -16,7 +16,7 @@ use crate::routing::{
     addresses_match_kernel, bad_addresses, guard_cleans_up, route_through_gone_interface, routes_round_trip,
     wait_for_route,
 };
-use crate::{flood, guard, kernel, undo};
+use crate::{flood, guard, kernel, truthful, undo};
 
 /// A literal address.
 pub fn ip(s: &str) -> IpAddr {
@@ -95,6 +95,9 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("undo_with_no_descriptor_left_undoes_everything", undo::undo_without_descriptors),
         ("a_failed_undo_keeps_what_is_left_and_a_retry_undoes_it", undo::undo_retry),
         ("calls_return_in_time_through_a_flood_of_forged_netlink_messages", flood::forged_flood),
+        ("names_linux_accepts_are_accepted_and_dot_names_are_invalid_not_busy", truthful::names_as_linux_takes_them),
+        ("unassignable_addresses_are_invalid_input_not_not_found", truthful::unassignable_addresses_are_invalid),
+        ("recv_into_an_empty_buffer_is_invalid_input_and_loses_nothing", truthful::recv_into_an_empty_buffer),
     ]
 }
 

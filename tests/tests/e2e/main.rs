@@ -19,6 +19,8 @@ mod kernel;
 #[cfg(target_os = "linux")]
 mod routing;
 #[cfg(target_os = "linux")]
+mod truthful;
+#[cfg(target_os = "linux")]
 mod undo;
 
 /// A child process the tests start (for what must not happen in the test

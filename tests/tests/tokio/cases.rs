@@ -21,6 +21,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
     vec![
         ("recv_waits_for_a_packet_and_send_delivers_one", recv_waits_for_a_packet_and_send_delivers_one as Case),
         ("try_recv_without_a_packet_would_block", try_recv_without_a_packet_would_block),
+        ("recv_into_an_empty_buffer_is_invalid_input_at_once", recv_into_an_empty_buffer_is_invalid_input_at_once),
         ("a_recv_dropped_while_waiting_loses_no_packet", a_recv_dropped_while_waiting_loses_no_packet),
         ("a_reader_task_and_a_writer_share_the_device", a_reader_task_and_a_writer_share_the_device),
         ("deleting_the_interface_ends_a_waiting_recv", deleting_the_interface_ends_a_waiting_recv),
@@ -72,6 +73,20 @@ fn try_recv_without_a_packet_would_block() -> Result<()> {
     run(|dev, _socket, _rt| {
         let mut buf = [0u8; 1500];
         assert_eq!(dev.try_recv(&mut buf).map_err(|e| e.kind()), Err(ErrorKind::WouldBlock));
+    })
+}
+
+fn recv_into_an_empty_buffer_is_invalid_input_at_once() -> Result<()> {
+    run(|dev, socket, rt| {
+        // Nothing waits: an error at once, not a wait, not BufferTooSmall.
+        let got = rt.block_on(tokio::time::timeout(Duration::from_secs(1), dev.recv(&mut [])));
+        assert_eq!(got.expect("at once").map_err(|e| e.kind()), Err(ErrorKind::InvalidInput));
+        // A packet waits: still an error, and the packet is still there.
+        socket.send_to(b"kept", (PEER, 9)).expect("sent");
+        assert_eq!(rt.block_on(dev.recv(&mut [])).map_err(|e| e.kind()), Err(ErrorKind::InvalidInput));
+        let mut buf = [0u8; 1500];
+        let n = rt.block_on(dev.recv(&mut buf)).expect("the packet");
+        assert_eq!(&buf[n - 4..n], b"kept");
     })
 }
 

@@ -162,7 +162,9 @@ impl AsyncDevice {
     /// Reads one packet into `buf` and returns its length, waiting until one
     /// arrives. Errors as [`Device::recv`]: a packet larger than `buf` is an
     /// [`ErrorKind::BufferTooSmall`](crate::ErrorKind::BufferTooSmall) error
-    /// (the kernel has dropped it), never a truncated packet.
+    /// (the kernel has dropped it), never a truncated packet; an empty `buf`
+    /// is an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// error at once, without waiting.
     ///
     /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
     pub async fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
