@@ -64,7 +64,10 @@ impl Interface {
     /// macOS's `SIOCAIFADDR` updates it in place.
     ///
     /// On Linux, add an IPv6 address with a peer while the interface is up:
-    /// the kernel installs the route to the peer only then.
+    /// the kernel installs the route to the peer only then. An IPv4 address
+    /// of 0.0.0.0 is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// (the kernel would acknowledge it and add nothing), and so is one the
+    /// kernel cannot assign (`::`, `::1`, multicast: `EADDRNOTAVAIL`).
     pub fn add_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
         self.add_address_via(&mut ConfigSocket::open()?, address)
     }
@@ -101,6 +104,11 @@ impl Interface {
 
     /// Sets the MTU (`SIOCSIFMTU` on macOS, `RTM_NEWLINK` on Linux); a value
     /// the kernel refuses is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    ///
+    /// On Linux an MTU below 1280 (IPv6's minimum) makes the kernel remove
+    /// every IPv6 address of the interface, silently; setting a larger MTU
+    /// again brings back only the link-local one. Add IPv6 addresses after
+    /// the MTU, or not at all below 1280.
     pub fn set_mtu(&self, mtu: u32) -> Result<(), Error> {
         ConfigSocket::open()?.set_mtu(self, mtu)
     }

@@ -98,6 +98,11 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("names_linux_accepts_are_accepted_and_dot_names_are_invalid_not_busy", truthful::names_as_linux_takes_them),
         ("unassignable_addresses_are_invalid_input_not_not_found", truthful::unassignable_addresses_are_invalid),
         ("recv_into_an_empty_buffer_is_invalid_input_and_loses_nothing", truthful::recv_into_an_empty_buffer),
+        ("an_ipv4_address_of_0_0_0_0_is_invalid_not_silently_ignored", truthful::unspecified_ipv4_address_is_refused),
+        (
+            "an_mtu_below_1280_drops_ipv6_addresses_for_good_as_documented",
+            truthful::a_small_mtu_drops_ipv6_addresses_for_good,
+        ),
     ]
 }
 

@@ -71,3 +71,38 @@ pub fn recv_into_an_empty_buffer() -> Result<()> {
     ensure!(buf[..n].ends_with(b"still here"), "got {:?}", &buf[..n]);
     Ok(())
 }
+
+/// 0.0.0.0, which the kernel acknowledges and ignores (net/ipv4/devinet.c
+/// `__inet_insert_ifa`), is refused as invalid rather than reported added.
+pub fn unspecified_ipv4_address_is_refused() -> Result<()> {
+    let dev = Device::new()?;
+    let iface = dev.interface();
+    iface.set_up(true)?;
+    for a in [addr("0.0.0.0", 0, None)?, addr("0.0.0.0", 8, Some("10.0.0.2"))?] {
+        let err = expect_kind(iface.add_address(&a), ErrorKind::InvalidInput)?;
+        ensure!(err.to_string().contains("add nothing"), "{err}");
+    }
+    ensure!(kernel::ip_json(&["-4", "addr", "show", "dev", dev.name().as_str()])? == serde_json::json!([]));
+    Ok(())
+}
+
+/// What `Interface::set_mtu` documents: on Linux an MTU below 1280 removes
+/// the interface's IPv6 addresses, and a larger MTU does not bring them back.
+pub fn a_small_mtu_drops_ipv6_addresses_for_good() -> Result<()> {
+    let dev = Device::new()?;
+    let iface = dev.interface();
+    iface.set_up(true)?;
+    iface.add_address(&addr("fd00::1", 64, None)?)?;
+    let v6 = |name: &str| -> Result<Vec<String>> {
+        let v = kernel::ip_json(&["-6", "addr", "show", "dev", name])?;
+        let infos = v[0]["addr_info"].as_array().cloned().unwrap_or_default();
+        Ok(infos.iter().filter_map(|i| i["local"].as_str().map(String::from)).collect())
+    };
+    let name = dev.name();
+    ensure!(v6(name.as_str())?.contains(&"fd00::1".to_owned()));
+    iface.set_mtu(1279)?;
+    ensure!(v6(name.as_str())?.is_empty(), "IPv6 addresses left: {:?}", v6(name.as_str())?);
+    iface.set_mtu(1500)?;
+    ensure!(!v6(name.as_str())?.contains(&"fd00::1".to_owned()), "fd00::1 came back");
+    Ok(())
+}

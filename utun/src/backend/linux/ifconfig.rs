@@ -15,6 +15,8 @@
 //! interface's deletion and the creation of another with that very index
 //! (`ip link add ... index N`) and that very name.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use super::netlink::{NetlinkSocket, RequestError};
 use crate::codec::netlink::link::index_fits;
 use crate::codec::netlink::{AddressAction, Link, Request};
@@ -35,7 +37,9 @@ impl ConfigSocket {
     }
 
     /// Adds an address (`RTM_NEWADDR`, `NLM_F_CREATE | NLM_F_EXCL`). An
-    /// identical address already there is [`ErrorKind::AlreadyExists`].
+    /// identical address already there is [`ErrorKind::AlreadyExists`];
+    /// 0.0.0.0, which the kernel acknowledges and ignores, is
+    /// [`ErrorKind::InvalidInput`] before it is sent.
     pub(crate) fn add_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
         self.address(Op::AddAddress, AddressAction::Add, iface, address)
     }
@@ -58,6 +62,13 @@ impl ConfigSocket {
         iface: &Interface,
         address: &InterfaceAddress,
     ) -> Result<(), Error> {
+        if op == Op::AddAddress && address.address() == IpAddr::V4(Ipv4Addr::UNSPECIFIED) {
+            // net/ipv4/devinet.c, `__inet_insert_ifa`: an address whose local
+            // part is 0.0.0.0 is freed and 0 returned: success, nothing added.
+            let why =
+                Detail::Static("0.0.0.0 is no interface address; the kernel would answer success and add nothing");
+            return Err(Error::invalid(op, ErrorKind::InvalidInput, why).on(iface.name()).about(address));
+        }
         self.identity(op, iface).map_err(|e| e.about(address))?;
         let request = Request::Address { action, index: iface.index(), address };
         self.netlink.expect_ack(&request).map_err(|e| e.into_error(op, address).on(iface.name()))
