@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use utun_sys::apple as sys;
 
+use crate::codec::bsd::datagram::{self, HEADER_LEN};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::packet::{self, IpVersion};
@@ -18,9 +19,6 @@ use crate::packet::{self, IpVersion};
 /// socket whose peer has gone (kqueue `EV_EOF` on `EVFILT_READ`).
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) const READY_ON_ERROR_ONLY: bool = false;
-
-/// The family header's length.
-const HEADER_LEN: usize = size_of::<u32>();
 
 /// `CTLIOCGINFO`: the control id of a kernel control name.
 fn ctl_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
@@ -137,25 +135,13 @@ pub(crate) fn send(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Error> {
 }
 
 /// Reads one IP packet into `buf`. `recvmsg` rather than `readv`, for
-/// `MSG_TRUNC`: the kernel says when the datagram did not fit.
+/// `MSG_TRUNC`: the kernel says when the datagram did not fit (and returns
+/// only what it copied; `codec::bsd::datagram` reads the result).
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let mut head = [0u8; HEADER_LEN];
+    let capacity = buf.len();
     let (n, flags) = recvmsg2(fd, &mut head, buf).map_err(|e| Error::os(Op::Recv, e))?;
-    if flags & libc::MSG_TRUNC != 0 {
-        return Err(Error::invalid(
-            Op::Recv,
-            ErrorKind::BufferTooSmall,
-            Detail::Len { len: n.saturating_sub(HEADER_LEN), limit: buf.len() },
-        ));
-    }
-    if n < HEADER_LEN {
-        return Err(Error::invalid(Op::Recv, ErrorKind::MalformedPacket, Detail::Static("shorter than its header")));
-    }
-    let family = u32::from_be_bytes(head);
-    if family != sys::AF_INET && family != sys::AF_INET6 {
-        return Err(Error::invalid(Op::Recv, ErrorKind::MalformedPacket, Detail::Family(family)));
-    }
-    Ok(n - HEADER_LEN)
+    datagram::packet_len(n, flags & libc::MSG_TRUNC != 0, head, capacity)
 }
 
 /// `UTUN_OPT_MAX_PENDING_PACKETS` (a `u_int32_t`; XNU if_utun.c refuses 0
