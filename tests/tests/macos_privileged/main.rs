@@ -23,7 +23,7 @@ use utun_tests::echo::{self, Responder};
 // fork, a namesake route).
 mod routing;
 
-// The device: a packet larger than the buffer.
+// The device: a packet larger than the buffer, a unit re-created at once.
 mod device;
 
 fn ip(s: &str) -> IpAddr {
