@@ -52,6 +52,13 @@ impl Device {
     /// before the kernel is asked. A name in use is an [`ErrorKind::Busy`](crate::ErrorKind::Busy)
     /// error, never a silent fallback to another name (on Linux a
     /// persistent tun of that name too: see `attach`).
+    ///
+    /// On macOS a utun is detached asynchronously: just after one is
+    /// dropped its unit stays taken for a moment with no interface of that
+    /// name left. `with_name` waits for such a unit (up to 2 seconds), so a
+    /// device can be created again at once; a unit whose interface still
+    /// exists fails at once. (On Linux the old interface is gone when
+    /// `close` returns.)
     pub fn with_name(name: &str) -> Result<Device, Error> {
         Device::create(Some(InterfaceName::new(name).map_err(|e| e.with_op(Op::CreateDevice))?))
     }

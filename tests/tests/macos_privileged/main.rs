@@ -23,6 +23,9 @@ use utun_tests::echo::{self, Responder};
 // fork, a namesake route).
 mod routing;
 
+// The device: a packet larger than the buffer, a unit re-created at once.
+mod device;
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
 }

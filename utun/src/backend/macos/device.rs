@@ -6,9 +6,11 @@
 use std::ffi::{c_int, c_void};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use utun_sys::apple as sys;
 
+use crate::codec::bsd::datagram::{self, HEADER_LEN};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::packet::{self, IpVersion};
@@ -18,9 +20,6 @@ use crate::packet::{self, IpVersion};
 /// socket whose peer has gone (kqueue `EV_EOF` on `EVFILT_READ`).
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) const READY_ON_ERROR_ONLY: bool = false;
-
-/// The family header's length.
-const HEADER_LEN: usize = size_of::<u32>();
 
 /// `CTLIOCGINFO`: the control id of a kernel control name.
 fn ctl_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
@@ -78,19 +77,73 @@ fn unit_for(name: Option<InterfaceName>) -> Result<u32, Error> {
     digits.parse::<u32>().ok().and_then(|n| n.checked_add(1)).ok_or_else(bad)
 }
 
+/// How long [`create`] waits for a named unit whose previous interface is
+/// still being detached, and its first and longest pause between attempts.
+///
+/// Closing a utun socket detaches its interface at once (`utun_ctl_disconnect`
+/// → `ifnet_detach`, bsd/net/if_utun.c; `ifnet_detach` takes it off
+/// `ifnet_head` and `ifindex2ifnet`, bsd/net/dlil.c), but the unit stays taken
+/// until dlil's detacher thread (`ifnet_detacher_thread_cont` →
+/// `ifnet_detach_final` → the `free` callback `utun_detached` →
+/// `utun_free_pcb`) removes its control block: until then `utun_ctl_setup`
+/// refuses the unit with `EBUSY`.
+const DETACH_WAIT: Duration = Duration::from_secs(2);
+const DETACH_PAUSE_FIRST: Duration = Duration::from_millis(2);
+const DETACH_PAUSE_MAX: Duration = Duration::from_millis(50);
+
+/// A utun control socket connected to `unit`.
+fn connect_unit(unit: u32) -> Result<OwnedFd, Error> {
+    let fd = super::socket(sys::PF_SYSTEM as c_int, libc::SOCK_DGRAM, sys::SYSPROTO_CONTROL as c_int)
+        .map_err(|e| Error::os(Op::CreateDevice, e).about("socket(PF_SYSTEM)"))?;
+    let id = ctl_id(fd.as_fd()).map_err(|e| Error::os(Op::CreateDevice, e).about("CTLIOCGINFO"))?;
+    connect_ctl(fd.as_fd(), &crate::codec::bsd::request::sockaddr_ctl(id, unit))
+        .map_err(|e| Error::os(Op::CreateDevice, e))?;
+    Ok(fd)
+}
+
+/// Calls `attempt` again while it fails with [`ErrorKind::Busy`] and
+/// `detaching()` says the unit is only being detached, pausing a little
+/// longer each time, for at most `wait`; returns the last result.
+fn retry_while_detaching<T>(
+    wait: Duration,
+    mut attempt: impl FnMut() -> Result<T, Error>,
+    mut detaching: impl FnMut() -> bool,
+) -> Result<T, Error> {
+    let deadline = Instant::now() + wait;
+    let mut pause = DETACH_PAUSE_FIRST;
+    loop {
+        match attempt() {
+            Err(e) if e.kind() == ErrorKind::Busy && Instant::now() + pause <= deadline && detaching() => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(DETACH_PAUSE_MAX);
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Creates a utun device (any free unit, or the one `name` asks for).
+///
+/// A named unit that is taken while no interface of that name exists is
+/// one whose previous interface is still being detached (see
+/// [`DETACH_WAIT`]): `create` tries again for up to that long. A unit in
+/// use by a live interface fails at once with [`ErrorKind::Busy`].
 pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceName), Error> {
     let unit = unit_for(name)?;
     let on = |e: Error| match name {
         Some(n) => e.on(n),
         None => e,
     };
-    let fd = super::socket(sys::PF_SYSTEM as c_int, libc::SOCK_DGRAM, sys::SYSPROTO_CONTROL as c_int)
-        .map_err(|e| on(Error::os(Op::CreateDevice, e).about("socket(PF_SYSTEM)")))?;
-    let id = ctl_id(fd.as_fd()).map_err(|e| on(Error::os(Op::CreateDevice, e).about("CTLIOCGINFO")))?;
-    connect_ctl(fd.as_fd(), &crate::codec::bsd::request::sockaddr_ctl(id, unit)).map_err(|e| {
-        let err = on(Error::os(Op::CreateDevice, e));
-        if err.kind() == ErrorKind::Busy { err.because(Detail::Static("that unit is in use")) } else { err }
+    // Gone from the interface list (if_nametoindex fails) yet its unit taken.
+    let detaching = || name.is_some_and(|n| crate::unix::if_nametoindex(n).is_err());
+    let fd = retry_while_detaching(DETACH_WAIT, || connect_unit(unit), detaching).map_err(|e| {
+        if e.kind() != ErrorKind::Busy {
+            on(e)
+        } else if detaching() {
+            on(e).because(Detail::Static("that unit's previous interface is still being detached"))
+        } else {
+            on(e).because(Detail::Static("that unit is in use"))
+        }
     })?;
     let raw = ifname(fd.as_fd()).map_err(|e| on(Error::os(Op::QueryDevice, e).about("UTUN_OPT_IFNAME")))?;
     let name = InterfaceName::from_c_bytes(&raw)
@@ -137,25 +190,13 @@ pub(crate) fn send(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Error> {
 }
 
 /// Reads one IP packet into `buf`. `recvmsg` rather than `readv`, for
-/// `MSG_TRUNC`: the kernel says when the datagram did not fit.
+/// `MSG_TRUNC`: the kernel says when the datagram did not fit (and returns
+/// only what it copied; `codec::bsd::datagram` reads the result).
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let mut head = [0u8; HEADER_LEN];
+    let capacity = buf.len();
     let (n, flags) = recvmsg2(fd, &mut head, buf).map_err(|e| Error::os(Op::Recv, e))?;
-    if flags & libc::MSG_TRUNC != 0 {
-        return Err(Error::invalid(
-            Op::Recv,
-            ErrorKind::BufferTooSmall,
-            Detail::Len { len: n.saturating_sub(HEADER_LEN), limit: buf.len() },
-        ));
-    }
-    if n < HEADER_LEN {
-        return Err(Error::invalid(Op::Recv, ErrorKind::MalformedPacket, Detail::Static("shorter than its header")));
-    }
-    let family = u32::from_be_bytes(head);
-    if family != sys::AF_INET && family != sys::AF_INET6 {
-        return Err(Error::invalid(Op::Recv, ErrorKind::MalformedPacket, Detail::Family(family)));
-    }
-    Ok(n - HEADER_LEN)
+    datagram::packet_len(n, flags & libc::MSG_TRUNC != 0, head, capacity)
 }
 
 /// `UTUN_OPT_MAX_PENDING_PACKETS` (a `u_int32_t`; XNU if_utun.c refuses 0
@@ -204,5 +245,56 @@ mod tests {
         for bad in ["tun0", "utun", "utunx", "utun01", "utun99999999999"] {
             assert_eq!(n(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad}");
         }
+    }
+
+    fn busy() -> Error {
+        Error::os(Op::CreateDevice, io::Error::from_raw_os_error(libc::EBUSY))
+    }
+
+    #[test]
+    fn a_unit_being_detached_is_asked_for_again_until_it_is_free() {
+        let mut tries = 0;
+        let got = retry_while_detaching(
+            DETACH_WAIT,
+            || {
+                tries += 1;
+                if tries < 4 { Err(busy()) } else { Ok(tries) }
+            },
+            || true,
+        );
+        assert_eq!(got.unwrap(), 4);
+    }
+
+    #[test]
+    fn a_unit_in_use_or_another_error_is_not_asked_for_again() {
+        let mut tries = 0;
+        let got: Result<(), _> = retry_while_detaching(
+            DETACH_WAIT,
+            || {
+                tries += 1;
+                Err(busy())
+            },
+            || false,
+        );
+        assert_eq!((got.unwrap_err().kind(), tries), (ErrorKind::Busy, 1));
+        let mut tries = 0;
+        let got: Result<(), _> = retry_while_detaching(
+            DETACH_WAIT,
+            || {
+                tries += 1;
+                Err(Error::os(Op::CreateDevice, io::Error::from_raw_os_error(libc::EPERM)))
+            },
+            || true,
+        );
+        assert_eq!((got.unwrap_err().kind(), tries), (ErrorKind::PermissionDenied, 1));
+    }
+
+    #[test]
+    fn the_wait_is_bounded() {
+        let wait = DETACH_PAUSE_FIRST * 8;
+        let start = Instant::now();
+        let got: Result<(), _> = retry_while_detaching(wait, || Err(busy()), || true);
+        assert_eq!(got.unwrap_err().kind(), ErrorKind::Busy);
+        assert!(start.elapsed() <= wait + DETACH_PAUSE_MAX, "{:?}", start.elapsed());
     }
 }

@@ -11,6 +11,8 @@
 //!   (name, MTU, flags, IPv4 address), `ifaliasreq`, `in6_aliasreq`,
 //!   `in6_ifreq`, and the sockaddrs they carry.
 //! * [`sockaddr`]: sockaddrs as the bytes of a routing message.
+//! * [`datagram`]: what `recvmsg` on a utun socket returned: the family
+//!   header, the packet's length, `MSG_TRUNC`.
 //! * [`route`]: the routing message kinds and flags; [`encode`] builds what
 //!   `route(8)` writes; [`parse`] reads what the kernel answers.
 
@@ -26,6 +28,7 @@ pub(crate) const fn len_u8(len: usize) -> u8 {
     len as u8
 }
 
+pub(crate) mod datagram;
 pub(crate) mod encode;
 pub(crate) mod exchange;
 pub(crate) mod parse;
