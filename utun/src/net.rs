@@ -91,6 +91,33 @@ impl InterfaceAddress {
         self.peer
     }
 
+    /// The network routed into the interface while this address is on it
+    /// (the prefix route), on Linux and macOS alike: the prefix of the peer
+    /// when there is one, else of the address, with its host bits cleared;
+    /// `None` for a /32 or /128, which has no prefix route (with a peer, only
+    /// the route to the peer).
+    ///
+    /// On Linux this is the kernel's own prefix route (`IFA_ADDRESS/prefixlen`).
+    /// On macOS XNU routes only the peer of a point-to-point interface
+    /// (`in_ifinit`), so for IPv4 the crate adds this route out of the
+    /// interface with the address and deletes it with the address; for IPv6
+    /// the kernel adds it itself (`in6_update_ifa`, `nd6_prelist_add`).
+    ///
+    /// ```
+    /// use utun::{InterfaceAddress, IpNet};
+    ///
+    /// let a = InterfaceAddress::new("10.5.0.1".parse().unwrap(), 24)?;
+    /// assert_eq!(a.routed_prefix(), Some("10.5.0.0/24".parse::<IpNet>().unwrap()));
+    /// # Ok::<(), utun::Error>(())
+    /// ```
+    pub fn routed_prefix(&self) -> Option<IpNet> {
+        if self.net.prefix_len() >= self.net.max_prefix_len() {
+            return None;
+        }
+        let base = self.peer.unwrap_or(self.net.addr());
+        IpNet::new(base, self.net.prefix_len()).ok().map(|n| n.trunc())
+    }
+
     /// True for an IPv4 address.
     pub fn is_ipv4(&self) -> bool {
         self.net.addr().is_ipv4()
@@ -237,6 +264,21 @@ mod tests {
         assert!(InterfaceAddress::new(v6, 128).unwrap().with_peer("fd00::2".parse().unwrap()).is_ok());
         assert!(InterfaceAddress::new(v4, 24).unwrap().with_peer(v6).is_err());
         assert_eq!(InterfaceAddress::new(v4, 24).unwrap().netmask(), IpAddr::from(Ipv4Addr::new(255, 255, 255, 0)));
+    }
+
+    #[test]
+    fn the_routed_prefix_is_the_peers_or_the_addresss_network() {
+        let a = |s: &str, p: u8| InterfaceAddress::new(s.parse().unwrap(), p).unwrap();
+        let net = |s: &str| Some(s.parse::<IpNet>().unwrap());
+        assert_eq!(a("10.5.0.1", 24).routed_prefix(), net("10.5.0.0/24"));
+        assert_eq!(
+            a("10.5.0.1", 24).with_peer("10.6.0.2".parse().unwrap()).unwrap().routed_prefix(),
+            net("10.6.0.0/24")
+        );
+        assert_eq!(a("10.5.0.1", 32).routed_prefix(), None);
+        assert_eq!(a("10.5.0.1", 32).with_peer("10.5.0.2".parse().unwrap()).unwrap().routed_prefix(), None);
+        assert_eq!(a("fd01::1", 64).routed_prefix(), net("fd01::/64"));
+        assert_eq!(a("fd01::1", 128).routed_prefix(), None);
     }
 
     #[test]
