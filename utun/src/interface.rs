@@ -63,6 +63,17 @@ impl Interface {
     /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) on Linux;
     /// macOS's `SIOCAIFADDR` updates it in place.
     ///
+    /// The prefix means the same on both: while the address is on the
+    /// interface, its network
+    /// ([`InterfaceAddress::routed_prefix`]: of the peer when there is one,
+    /// else of the address) is routed into the interface, and removing the
+    /// address removes that route. Linux's kernel does this itself; on macOS,
+    /// where XNU routes only the peer of a utun, the crate adds the IPv4
+    /// route (`RTM_ADD`, out of the interface) right after the address, and
+    /// when that fails removes the address again and returns the route's
+    /// error (a route to that network through another interface is
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists)).
+    ///
     /// On Linux, add an IPv6 address with a peer while the interface is up:
     /// the kernel installs the route to the peer only then. An IPv4 address
     /// of 0.0.0.0 is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
@@ -79,12 +90,20 @@ impl Interface {
     /// Adds an address, or updates the one with the same local address (its
     /// prefix and peer) in place: `SIOCAIFADDR`/`SIOCAIFADDR_IN6` on macOS
     /// (which always do that), `RTM_NEWADDR` with `NLM_F_REPLACE` on Linux.
+    /// The new prefix is routed into the interface as for
+    /// [`add_address`](Interface::add_address). When the prefix changes, Linux
+    /// moves the prefix route; macOS keeps the route of the old prefix, which
+    /// [`remove_address`](Interface::remove_address) with the old prefix
+    /// removes.
     pub fn replace_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
         ConfigSocket::open()?.replace_address(self, address).map_err(|e| e.on(self.name).about(address))
     }
 
     /// Removes an address; a missing one is
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound). Its prefix route
+    /// ([`InterfaceAddress::routed_prefix`]) goes with it: on macOS the crate
+    /// deletes it first (for the prefix given here), unless it is gone or now
+    /// leaves by another interface.
     pub fn remove_address(&self, address: &InterfaceAddress) -> Result<(), Error> {
         self.remove_address_via(&mut ConfigSocket::open()?, address)
     }

@@ -6,6 +6,24 @@
 //! every call first checks that the name still belongs to the interface's
 //! index (`if_nametoindex`, which reads the interface list by sysctl and
 //! needs no descriptor), and refuses otherwise.
+//!
+//! The prefix of an IPv4 address is routed into the interface, as Linux does
+//! (its prefix route, `IFA_ADDRESS/prefixlen`): XNU does not. On a
+//! point-to-point interface `in_ifinit` (`bsd/netinet/in.c`) adds only a host
+//! route to the destination address (`RTF_HOST`, through `rtinit`), and the
+//! prefix is ignored. So after `SIOCAIFADDR` of an IPv4 address with a prefix
+//! shorter than /32, this module adds the route to the prefix's network (of
+//! the peer when there is one, else of the address, as Linux takes
+//! `IFA_ADDRESS`) out of the interface with `RTM_ADD`, as wg-quick's
+//! `darwin.bash` does with `route add -inet NET -interface utunN` after
+//! `ifconfig utunN inet ADDR/P ADDR alias`; and removes it before the
+//! address. IPv6 needs nothing: `in6_update_ifa` (`bsd/netinet6/in6.c`) hands
+//! a prefix other than /128 to `nd6_prelist_add`, which routes it onto the
+//! link itself (`nd6_prefix_onlink`, `bsd/netinet6/nd6_rtr.c`).
+//!
+//! The routing sockets are opened with the others, in [`ConfigSocket::open`]
+//! (two more descriptors), so that removing an address, the last step of a
+//! cleanup when descriptors may have run out, needs no new one.
 
 use std::ffi::{c_int, c_ulong};
 use std::io;
@@ -17,21 +35,35 @@ use utun_sys::apple as sys;
 use crate::codec::bsd::request as bsd;
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::interface::Interface;
-use crate::net::InterfaceAddress;
+use crate::net::{InterfaceAddress, Route};
+
+use super::route::RouteSocket;
 
 /// The sockets interface configuration goes through, opened once.
 #[derive(Debug)]
 pub(crate) struct ConfigSocket {
     inet: OwnedFd,
     inet6: OwnedFd,
+    route: RouteSocket,
+}
+
+/// The route an IPv4 address's prefix needs on a utun: its network (of the
+/// peer, else of the address) out of the interface, for a prefix shorter
+/// than /32; `None` for IPv6 (the kernel adds it) and for a /32.
+pub(crate) fn prefix_route(iface: &Interface, address: &InterfaceAddress) -> Option<Route> {
+    if !address.is_ipv4() {
+        return None;
+    }
+    address.routed_prefix().map(|net| Route::through_interface(net, iface.name()))
 }
 
 impl ConfigSocket {
-    /// Opens the `AF_INET` and `AF_INET6` datagram sockets.
+    /// Opens the `AF_INET` and `AF_INET6` datagram sockets and the routing
+    /// sockets (for the prefix route of an IPv4 address).
     pub(crate) fn open() -> Result<ConfigSocket, Error> {
         let open =
             |family: u32| super::socket(family as c_int, libc::SOCK_DGRAM, 0).map_err(|e| Error::os(Op::OpenSocket, e));
-        Ok(ConfigSocket { inet: open(sys::AF_INET)?, inet6: open(sys::AF_INET6)? })
+        Ok(ConfigSocket { inet: open(sys::AF_INET)?, inet6: open(sys::AF_INET6)?, route: RouteSocket::open()? })
     }
 
     /// One ioctl taking a pointer to `T`, on the interface `iface` only.
@@ -82,17 +114,29 @@ impl ConfigSocket {
 
     /// Adds an address: `SIOCAIFADDR` with an `ifaliasreq` (IPv4; a utun needs a
     /// destination, so without a peer the address itself is used, as `ifconfig`
-    /// users do) or `SIOCAIFADDR_IN6` with an `in6_aliasreq` (IPv6).
+    /// users do) or `SIOCAIFADDR_IN6` with an `in6_aliasreq` (IPv6). Then the
+    /// prefix route of an IPv4 address ([`prefix_route`]); when that fails,
+    /// the address is removed again and the route's error returned. A route
+    /// to that prefix out of this interface already there (the address added
+    /// again) is kept as it is.
     pub(crate) fn add_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
         let name = iface.name();
         if address.is_ipv4() {
-            let address = match address.peer() {
+            let with_peer = match address.peer() {
                 Some(_) => *address,
                 None => address.with_peer(address.address())?,
             };
-            let mut req = bsd::ifaliasreq(name, &address)?;
+            let mut req = bsd::ifaliasreq(name, &with_peer)?;
             // SAFETY: SIOCAIFADDR is `_IOW('i', 26, struct ifaliasreq)`.
-            unsafe { self.ioctl(Op::AddAddress, iface, false, sys::SIOCAIFADDR, &mut req) }
+            unsafe { self.ioctl(Op::AddAddress, iface, false, sys::SIOCAIFADDR, &mut req) }?;
+            if let Some(route) = prefix_route(iface, address) {
+                if let Err(e) = self.add_prefix_route(iface, &route) {
+                    // Best effort: the route's error is the one to report.
+                    let _ = self.remove_address_only(iface, address);
+                    return Err(e);
+                }
+            }
+            Ok(())
         } else {
             let mut req = bsd::in6_aliasreq(name, address)?;
             // SAFETY: SIOCAIFADDR_IN6 is `_IOW('i', 26, struct in6_aliasreq)`.
@@ -100,14 +144,49 @@ impl ConfigSocket {
         }
     }
 
+    /// `RTM_ADD` of `route`; `EEXIST` is success only when the kernel's route
+    /// for that network already has that destination and leaves by this
+    /// interface.
+    fn add_prefix_route(&mut self, iface: &Interface, route: &Route) -> Result<(), Error> {
+        check_identity(Op::AddRoute, iface)?;
+        match self.route.add_route(route, iface.index()) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let found = self.route.get_route(route.destination().network())?;
+                if found.interface_index == iface.index() && found.destination == Some(route.destination()) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Adds an address, or updates the one with the same local address:
-    /// `SIOCAIFADDR`/`SIOCAIFADDR_IN6` always do that (XNU `in.c`, `in6.c`).
+    /// `SIOCAIFADDR`/`SIOCAIFADDR_IN6` always do that (XNU `in.c`, `in6.c`);
+    /// then, as [`ConfigSocket::add_address`], the prefix route of the new
+    /// prefix. The route of a different prefix the address had before is
+    /// not removed: remove the old address to remove it.
     pub(crate) fn replace_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
         self.add_address(iface, address)
     }
 
-    /// Removes an address: `SIOCDIFADDR` (IPv4) or `SIOCDIFADDR_IN6` (IPv6).
+    /// Removes an address: first the prefix route of an IPv4 address
+    /// ([`prefix_route`]; one already gone, or now someone else's, is left
+    /// alone), then `SIOCDIFADDR` (IPv4) or `SIOCDIFADDR_IN6` (IPv6).
     pub(crate) fn remove_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
+        if let Some(route) = prefix_route(iface, address) {
+            check_identity(Op::DeleteRoute, iface)?;
+            match self.route.delete_route(&route, iface.index()) {
+                Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        self.remove_address_only(iface, address)
+    }
+
+    /// `SIOCDIFADDR` (IPv4) or `SIOCDIFADDR_IN6` (IPv6), and nothing else.
+    fn remove_address_only(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
         let name = iface.name();
         match address.address() {
             IpAddr::V4(a) => {
