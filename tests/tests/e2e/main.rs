@@ -17,6 +17,8 @@ mod guard;
 #[cfg(target_os = "linux")]
 mod kernel;
 #[cfg(target_os = "linux")]
+mod prefix;
+#[cfg(target_os = "linux")]
 mod routing;
 #[cfg(target_os = "linux")]
 mod truthful;
@@ -34,7 +36,9 @@ fn main() {
     }
     // A test that has not finished by then fails, rather than hold the run:
     // the slowest take a few seconds (the flood test bounds itself at 20 s).
-    utun_tests::suite::Suite::new("e2e").time_limit(std::time::Duration::from_secs(60)).main(cases::all())
+    utun_tests::suite::Suite::new("e2e")
+        .time_limit(std::time::Duration::from_secs(60))
+        .main([cases::all(), prefix::all()].concat())
 }
 
 #[cfg(not(target_os = "linux"))]
