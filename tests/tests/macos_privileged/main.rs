@@ -26,6 +26,9 @@ mod routing;
 // The device: a packet larger than the buffer, a unit re-created at once.
 mod device;
 
+// The prefix of an address, routed into the utun until the address is removed.
+mod prefix;
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
 }
