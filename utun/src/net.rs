@@ -101,7 +101,8 @@ impl InterfaceAddress {
     /// On macOS XNU routes only the peer of a point-to-point interface
     /// (`in_ifinit`), so for IPv4 the crate adds this route out of the
     /// interface with the address and deletes it with the address; for IPv6
-    /// the kernel adds it itself (`in6_update_ifa`, `nd6_prelist_add`).
+    /// the kernel adds it itself (`SIOCAIFADDR_IN6` makes the prefix on-link:
+    /// `nd6_prelist_add`).
     ///
     /// ```
     /// use utun::{InterfaceAddress, IpNet};

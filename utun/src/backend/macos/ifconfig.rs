@@ -17,9 +17,10 @@
 //! `IFA_ADDRESS`) out of the interface with `RTM_ADD`, as wg-quick's
 //! `darwin.bash` does with `route add -inet NET -interface utunN` after
 //! `ifconfig utunN inet ADDR/P ADDR alias`; and removes it before the
-//! address. IPv6 needs nothing: `in6_update_ifa` (`bsd/netinet6/in6.c`) hands
-//! a prefix other than /128 to `nd6_prelist_add`, which routes it onto the
-//! link itself (`nd6_prefix_onlink`, `bsd/netinet6/nd6_rtr.c`).
+//! address. IPv6 needs nothing: after `in6_update_ifa`, the `SIOCAIFADDR_IN6`
+//! handling in `bsd/netinet6/in6.c` makes a prefix other than /128 on-link
+//! (`ndpr_raf_onlink`, `nd6_prelist_add`), which routes it into the
+//! interface (`nd6_prefix_onlink`, `bsd/netinet6/nd6_rtr.c`).
 //!
 //! The routing sockets are opened with the others, in [`ConfigSocket::open`]
 //! (two more descriptors), so that removing an address, the last step of a
