@@ -73,6 +73,7 @@ impl Os {
             "IFA_F_(NODAD|PERMANENT|NOPREFIXROUTE|SECONDARY)",
             "IFLA_(IFNAME|MTU)",
             "IP6_RT_PRIO_USER",
+            "IPV6_MIN_MTU",
         ];
         let own = match self {
             Os::Apple => APPLE,

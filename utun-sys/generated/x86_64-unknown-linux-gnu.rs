@@ -29,6 +29,7 @@ pub const IFF_ONE_QUEUE: u32 = 8192;
 pub const IFF_TUN_EXCL: u32 = 32768;
 pub const IFF_MULTI_QUEUE: u32 = 256;
 pub const TUN_PKT_STRIP: u32 = 1;
+pub const IPV6_MIN_MTU: u32 = 1280;
 pub const IP6_RT_PRIO_USER: u32 = 1024;
 pub const NETLINK_ROUTE: u32 = 0;
 pub const NLM_F_REQUEST: u32 = 1;

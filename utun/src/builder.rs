@@ -86,7 +86,9 @@ impl TunBuilder {
         self
     }
 
-    /// Sets the MTU.
+    /// Sets the MTU. On Linux an MTU below IPv6's minimum (1280) together
+    /// with an IPv6 address is refused by [`build`](TunBuilder::build),
+    /// before anything is created (see [`Cleanup::set_mtu`]).
     pub fn mtu(mut self, mtu: u32) -> TunBuilder {
         self.mtu = Some(mtu);
         self
@@ -116,7 +118,14 @@ impl TunBuilder {
     /// nothing is left behind. With the interface up, it returns once the
     /// kernel routes each IPv6 peer through it (Linux adds that route a
     /// moment after the address), waiting at most 2 s.
+    ///
+    /// On Linux an MTU below IPv6's minimum with an IPv6 address is
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before
+    /// any device is created: the kernel would remove the address.
     pub fn build(self) -> Result<Tun, Error> {
+        if let Some(mtu) = self.mtu {
+            crate::guard::check_mtu_keeps_ipv6(mtu, self.addresses.iter())?;
+        }
         let device = match &self.name {
             Some(name) => Device::with_name(name)?,
             None => Device::new()?,

@@ -103,6 +103,10 @@ pub fn all() -> Vec<(&'static str, Case)> {
             "an_mtu_below_1280_drops_ipv6_addresses_for_good_as_documented",
             truthful::a_small_mtu_drops_ipv6_addresses_for_good,
         ),
+        (
+            "the_guard_and_the_builder_refuse_an_mtu_below_1280_with_ipv6_addresses",
+            truthful::a_small_mtu_that_would_drop_ipv6_addresses_is_refused,
+        ),
     ]
 }
 

@@ -1,11 +1,11 @@
 //! Errors that say what the kernel said: names as Linux's `dev_valid_name`
 //! takes them, `EADDRNOTAVAIL` read by operation, `recv` into an empty
-//! buffer.
+//! buffer, an MTU that would drop IPv6 addresses refused.
 
 use std::net::UdpSocket;
 
 use anyhow::{Result, ensure};
-use utun::{Device, ErrorKind, Route, RouteTable, TunBuilder};
+use utun::{Cleanup, Device, ErrorKind, Route, RouteTable, TunBuilder};
 
 use crate::cases::{addr, expect_kind, ip, net};
 use crate::kernel;
@@ -86,8 +86,11 @@ pub fn unspecified_ipv4_address_is_refused() -> Result<()> {
     Ok(())
 }
 
-/// What `Interface::set_mtu` documents: on Linux an MTU below 1280 removes
-/// the interface's IPv6 addresses, and a larger MTU does not bring them back.
+/// What `Interface::set_mtu` documents (the plain call, which the guard and
+/// the builder refuse, as the next test checks): on Linux an MTU below 1280
+/// removes the interface's IPv6 addresses, and a larger MTU does not bring
+/// them back (net/ipv6/addrconf.c: `addrconf_notify`, `NETDEV_CHANGEMTU`
+/// below `IPV6_MIN_MTU` → `addrconf_ifdown`).
 pub fn a_small_mtu_drops_ipv6_addresses_for_good() -> Result<()> {
     let dev = Device::new()?;
     let iface = dev.interface();
@@ -104,5 +107,51 @@ pub fn a_small_mtu_drops_ipv6_addresses_for_good() -> Result<()> {
     ensure!(v6(name.as_str())?.is_empty(), "IPv6 addresses left: {:?}", v6(name.as_str())?);
     iface.set_mtu(1500)?;
     ensure!(!v6(name.as_str())?.contains(&"fd00::1".to_owned()), "fd00::1 came back");
+    Ok(())
+}
+
+/// The guard refuses an MTU below 1280 on an interface it gave an IPv6
+/// address (nothing changes: MTU and address stay), and sets it where it
+/// added only IPv4; the builder refuses an IPv6 address with such an MTU
+/// before it creates anything.
+pub fn a_small_mtu_that_would_drop_ipv6_addresses_is_refused() -> Result<()> {
+    let dev = Device::new()?;
+    let iface = dev.interface();
+    let mut cleanup = Cleanup::new();
+    cleanup.set_up(&iface, true)?;
+    cleanup.add_address(&iface, addr("10.0.0.1", 24, None)?)?;
+    cleanup.add_address(&iface, addr("fd00::1", 64, None)?)?;
+    let mtu = iface.mtu()?;
+    let min = utun_sys::IPV6_MIN_MTU;
+    let err = expect_kind(cleanup.set_mtu(&iface, min - 1), ErrorKind::InvalidInput)?;
+    ensure!(err.raw_os_error().is_none(), "the kernel was asked: {err}");
+    ensure!(err.to_string().contains("fd00::1") && err.to_string().contains(&min.to_string()), "{err}");
+    ensure!(iface.mtu()? == mtu, "the MTU changed to {}", iface.mtu()?);
+    ensure!(kernel::ip_json(&["-6", "addr", "show", "dev", dev.name().as_str()])?.to_string().contains("fd00::1"));
+    ensure!(cleanup.len() == 3, "{} steps recorded", cleanup.len());
+    // The minimum itself keeps IPv6.
+    cleanup.set_mtu(&iface, min)?;
+    ensure!(iface.mtu()? == min);
+
+    // Where the guard added only IPv4, the MTU is set, and restored on undo.
+    let dev4 = Device::new()?;
+    let iface4 = dev4.interface();
+    let mut cleanup4 = Cleanup::new();
+    cleanup4.add_address(&iface4, addr("10.1.0.1", 24, None)?)?;
+    let mtu4 = iface4.mtu()?;
+    cleanup4.set_mtu(&iface4, 1000)?;
+    ensure!(iface4.mtu()? == 1000);
+    cleanup4.undo().map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(iface4.mtu()? == mtu4);
+
+    let before = kernel::link_names()?;
+    let built =
+        TunBuilder::new().address(addr("10.2.0.1", 24, None)?).address(addr("fd00::2", 64, None)?).mtu(1200).build();
+    let err = expect_kind(built, ErrorKind::InvalidInput)?;
+    ensure!(err.to_string().contains("fd00::2"), "{err}");
+    ensure!(kernel::link_names()? == before, "interfaces changed: {:?}", kernel::link_names()?);
+    // IPv4 only, the same MTU is fine.
+    let tun = TunBuilder::new().address(addr("10.2.0.1", 24, None)?).mtu(1200).build()?;
+    ensure!(tun.interface().mtu()? == 1200);
     Ok(())
 }
