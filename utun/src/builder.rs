@@ -124,7 +124,7 @@ impl TunBuilder {
     /// any device is created: the kernel would remove the address.
     pub fn build(self) -> Result<Tun, Error> {
         if let Some(mtu) = self.mtu {
-            crate::guard::check_mtu_keeps_ipv6(mtu, self.addresses.iter())?;
+            crate::backend::ifconfig::check_mtu_keeps_ipv6(mtu, self.addresses.iter())?;
         }
         let device = match &self.name {
             Some(name) => Device::with_name(name)?,

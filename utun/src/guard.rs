@@ -4,8 +4,6 @@
 use std::fmt;
 
 use crate::backend::ifconfig::ConfigSocket;
-#[cfg(target_os = "linux")]
-use crate::error::{Detail, Op};
 use crate::error::{Error, ErrorKind};
 use crate::interface::Interface;
 use crate::net::{InterfaceAddress, Route};
@@ -109,7 +107,7 @@ impl Cleanup {
             Step::Address(i, address) if i == iface => Some(address),
             _ => None,
         });
-        check_mtu_keeps_ipv6(mtu, added).map_err(|e| e.on(iface.name()))?;
+        crate::backend::ifconfig::check_mtu_keeps_ipv6(mtu, added).map_err(|e| e.on(iface.name()))?;
         let config = self.config()?;
         let old = config.mtu(iface)?;
         config.set_mtu(iface, mtu)?;
@@ -182,45 +180,6 @@ impl Cleanup {
             Step::Up(iface, up) => iface.set_up_via(self.config()?, *up),
         }
     }
-}
-
-/// On Linux, refuses an MTU below IPv6's minimum while any of `addresses`
-/// is an IPv6 one: the kernel would remove it, silently and for good (see
-/// [`Cleanup::set_mtu`]). The error is [`ErrorKind::InvalidInput`] for
-/// [`Op::SetMtu`], about the first such address, with the reason.
-#[cfg(target_os = "linux")]
-pub(crate) fn check_mtu_keeps_ipv6<'a>(
-    mtu: u32,
-    mut addresses: impl Iterator<Item = &'a InterfaceAddress>,
-) -> Result<(), Error> {
-    if mtu >= utun_sys::IPV6_MIN_MTU {
-        return Ok(());
-    }
-    match addresses.find(|a| a.address().is_ipv6()) {
-        None => Ok(()),
-        Some(address) => Err(Error::invalid(
-            Op::SetMtu,
-            ErrorKind::InvalidInput,
-            Detail::Text(
-                format!(
-                    "an MTU of {mtu} is below IPv6's minimum of {}: the kernel would remove every IPv6 address \
-                     of the interface, and a larger MTU would not bring them back",
-                    utun_sys::IPV6_MIN_MTU
-                )
-                .into(),
-            ),
-        )
-        .about(address)),
-    }
-}
-
-/// Elsewhere nothing is refused: only Linux is known to drop the addresses.
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn check_mtu_keeps_ipv6<'a>(
-    _mtu: u32,
-    _addresses: impl Iterator<Item = &'a InterfaceAddress>,
-) -> Result<(), Error> {
-    Ok(())
 }
 
 impl Drop for Cleanup {

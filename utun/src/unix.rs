@@ -6,7 +6,7 @@
 
 use std::ffi::{c_int, c_ulong};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::name::InterfaceName;
 
@@ -78,15 +78,6 @@ pub(crate) fn if_nametoindex(name: InterfaceName) -> io::Result<u32> {
         return Err(if err.raw_os_error().unwrap_or(0) == 0 { io::Error::from_raw_os_error(libc::ENXIO) } else { err });
     }
     Ok(index)
-}
-
-/// Takes ownership of a descriptor a system call just returned (the macOS
-/// backend's sockets; Linux opens its sockets through rustix).
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-pub(crate) fn owned(raw: c_int) -> io::Result<OwnedFd> {
-    let raw = cvt(raw)?;
-    // SAFETY: `raw` is a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// An ioctl whose argument is a pointer to `T`.

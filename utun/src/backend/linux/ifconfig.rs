@@ -135,3 +135,32 @@ impl ConfigSocket {
         }
     }
 }
+
+/// On Linux, refuses an MTU below IPv6's minimum while any of `addresses`
+/// is an IPv6 one: the kernel would remove it, silently and for good (see
+/// `Cleanup::set_mtu`). The error is `InvalidInput` for
+/// `Op::SetMtu`, about the first such address, with the reason.
+pub(crate) fn check_mtu_keeps_ipv6<'a>(
+    mtu: u32,
+    mut addresses: impl Iterator<Item = &'a InterfaceAddress>,
+) -> Result<(), Error> {
+    if mtu >= utun_sys::IPV6_MIN_MTU {
+        return Ok(());
+    }
+    match addresses.find(|a| a.address().is_ipv6()) {
+        None => Ok(()),
+        Some(address) => Err(Error::invalid(
+            Op::SetMtu,
+            ErrorKind::InvalidInput,
+            Detail::Text(
+                format!(
+                    "an MTU of {mtu} is below IPv6's minimum of {}: the kernel would remove every IPv6 address \
+                     of the interface, and a larger MTU would not bring them back",
+                    utun_sys::IPV6_MIN_MTU
+                )
+                .into(),
+            ),
+        )
+        .about(address)),
+    }
+}

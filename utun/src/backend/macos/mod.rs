@@ -9,14 +9,16 @@ pub(crate) mod route;
 
 use std::ffi::c_int;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 /// A close-on-exec socket (macOS has no `SOCK_CLOEXEC`: `FD_CLOEXEC` is set
 /// right after; the library never forks, so nothing sees it in between
 /// except another thread's `fork`+`exec`, as with every such socket there).
 fn socket(domain: c_int, ty: c_int, protocol: c_int) -> io::Result<OwnedFd> {
     // SAFETY: socket(2) with plain integer arguments.
-    let fd = crate::unix::owned(unsafe { libc::socket(domain, ty, protocol) })?;
+    let raw = crate::unix::cvt(unsafe { libc::socket(domain, ty, protocol) })?;
+    // SAFETY: `raw` is the new descriptor socket(2) returned; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // SAFETY: F_SETFD takes an int of descriptor flags.
     crate::unix::cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
     Ok(fd)
