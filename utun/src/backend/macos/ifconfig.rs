@@ -22,9 +22,10 @@
 //! (`ndpr_raf_onlink`, `nd6_prelist_add`), which routes it into the
 //! interface (`nd6_prefix_onlink`, `bsd/netinet6/nd6_rtr.c`).
 //!
-//! The routing sockets are opened with the others, in [`ConfigSocket::open`]
-//! (two more descriptors), so that removing an address, the last step of a
-//! cleanup when descriptors may have run out, needs no new one.
+//! The routing sockets (two descriptors) are opened with the first prefix
+//! route, before its address is added, and kept: a guard that added one
+//! removes it, when descriptors may have run out, without a new one; a
+//! one-off query (the MTU, the flags) never opens them.
 
 use std::ffi::{c_int, c_ulong};
 use std::io;
@@ -45,7 +46,10 @@ use super::route::RouteSocket;
 pub(crate) struct ConfigSocket {
     inet: OwnedFd,
     inet6: OwnedFd,
-    route: RouteSocket,
+    /// Opened when an IPv4 prefix route is first added or removed, and kept
+    /// (a guard that added one removes it without a new descriptor); a
+    /// one-off query such as the MTU never opens it.
+    route: Option<RouteSocket>,
 }
 
 /// The route an IPv4 address's prefix needs on a utun: its network (of the
@@ -59,12 +63,21 @@ pub(crate) fn prefix_route(iface: &Interface, address: &InterfaceAddress) -> Opt
 }
 
 impl ConfigSocket {
-    /// Opens the `AF_INET` and `AF_INET6` datagram sockets and the routing
-    /// sockets (for the prefix route of an IPv4 address).
+    /// Opens the `AF_INET` and `AF_INET6` datagram sockets (the routing
+    /// sockets come with the first prefix route: see `route`).
     pub(crate) fn open() -> Result<ConfigSocket, Error> {
         let open =
             |family: u32| super::socket(family as c_int, libc::SOCK_DGRAM, 0).map_err(|e| Error::os(Op::OpenSocket, e));
-        Ok(ConfigSocket { inet: open(sys::AF_INET)?, inet6: open(sys::AF_INET6)?, route: RouteSocket::open()? })
+        Ok(ConfigSocket { inet: open(sys::AF_INET)?, inet6: open(sys::AF_INET6)?, route: None })
+    }
+
+    /// The routing sockets, opened on first use and kept.
+    fn route(&mut self) -> Result<&mut RouteSocket, Error> {
+        let route = match self.route.take() {
+            Some(route) => route,
+            None => RouteSocket::open()?,
+        };
+        Ok(self.route.insert(route))
     }
 
     /// One ioctl taking a pointer to `T`, on the interface `iface` only.
@@ -128,6 +141,10 @@ impl ConfigSocket {
                 None => address.with_peer(address.address())?,
             };
             let mut req = bsd::ifaliasreq(name, &with_peer)?;
+            if prefix_route(iface, address).is_some() {
+                // Before the address: without routing sockets nothing changes.
+                self.route()?;
+            }
             // SAFETY: SIOCAIFADDR is `_IOW('i', 26, struct ifaliasreq)`.
             unsafe { self.ioctl(Op::AddAddress, iface, false, sys::SIOCAIFADDR, &mut req) }?;
             if let Some(route) = prefix_route(iface, address) {
@@ -150,9 +167,9 @@ impl ConfigSocket {
     /// interface.
     fn add_prefix_route(&mut self, iface: &Interface, route: &Route) -> Result<(), Error> {
         check_identity(Op::AddRoute, iface)?;
-        match self.route.add_route(route, iface.index()) {
+        match self.route()?.add_route(route, iface.index()) {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let found = self.route.get_route(route.destination().network())?;
+                let found = self.route()?.get_route(route.destination().network())?;
                 if found.interface_index == iface.index() && found.destination == Some(route.destination()) {
                     Ok(())
                 } else {
@@ -178,7 +195,7 @@ impl ConfigSocket {
     pub(crate) fn remove_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
         if let Some(route) = prefix_route(iface, address) {
             check_identity(Op::DeleteRoute, iface)?;
-            match self.route.delete_route(&route, iface.index()) {
+            match self.route()?.delete_route(&route, iface.index()) {
                 Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
                 _ => {}
             }
