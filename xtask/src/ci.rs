@@ -44,6 +44,10 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
         "the benchmarks, smoke run (cargo xtask bench --smoke)",
         cargo().current_dir(root).args(["xtask", "bench", "--smoke"]),
     )?;
+    step(
+        "the soak, short form (cargo xtask soak --packets 50000)",
+        cargo().current_dir(root).args(["xtask", "soak", "--packets", &crate::soak::CI_PACKETS.to_string()]),
+    )?;
     for target in ["aarch64-apple-darwin", "x86_64-apple-darwin"] {
         step(
             &format!("Mach-O link of the examples for {target} (cargo zigbuild)"),

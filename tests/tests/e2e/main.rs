@@ -11,9 +11,13 @@
 #[cfg(target_os = "linux")]
 mod cases;
 #[cfg(target_os = "linux")]
+mod fault;
+#[cfg(target_os = "linux")]
 mod flood;
 #[cfg(target_os = "linux")]
 mod guard;
+#[cfg(target_os = "linux")]
+mod hostile;
 #[cfg(target_os = "linux")]
 mod kernel;
 #[cfg(target_os = "linux")]
@@ -32,13 +36,19 @@ const CHILD_ENV: &str = "UTUN_E2E_CHILD";
 #[cfg(target_os = "linux")]
 fn main() {
     if let Ok(mode) = std::env::var(CHILD_ENV) {
+        if let Some(result) = hostile::child(&mode) {
+            if let Err(e) = &result {
+                eprintln!("child {mode}: {e:#}");
+            }
+            std::process::exit(i32::from(result.is_err()));
+        }
         std::process::exit(cases::child(&mode));
     }
     // A test that has not finished by then fails, rather than hold the run:
     // the slowest take a few seconds (the flood test bounds itself at 20 s).
     utun_tests::suite::Suite::new("e2e")
         .time_limit(std::time::Duration::from_secs(60))
-        .main([cases::all(), prefix::all()].concat())
+        .main([cases::all(), prefix::all(), hostile::all(), fault::all()].concat())
 }
 
 #[cfg(not(target_os = "linux"))]
