@@ -116,6 +116,17 @@ impl Device {
     /// `buf` is an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
     /// error at once, before any system call: nothing is read or dropped,
     /// whether a packet waits or not.
+    ///
+    /// On Linux, when another program deletes the interface while the
+    /// device is open (`ip link delete`), the kernel shuts the device's
+    /// queue and wakes its readers (`tun_detach_all` in drivers/net/tun.c):
+    /// a blocked `recv` returns at once with `EFAULT` (`tun_ring_recv` on the
+    /// shut queue), and every later call fails with `EBADFD` (no interface
+    /// attached), both [`ErrorKind::Other`](crate::ErrorKind::Other) with
+    /// the errno in [`Error::raw_os_error`]. An async device's waiting
+    /// `recv` is woken too (the descriptor polls `EPOLLERR`) and gets
+    /// `EBADFD`. Nothing waits forever; the descriptor stays open until the
+    /// device is dropped.
     #[inline(always)]
     pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Error> {
         if buf.is_empty() {
