@@ -30,6 +30,7 @@ pub mod rtnetlink {
     pub fn encode_get(destination: std::net::IpAddr, seq: u32, pid: u32) -> Vec<u8> {
         crate::codec::netlink::encode::encode_get_route(
             destination,
+            0,
             true,
             crate::codec::netlink::MessageHeader { seq, pid },
         )
@@ -59,7 +60,7 @@ pub mod pf_route {
 
     /// `PF_ROUTE`: `RTM_GET` as `RouteTable::get` encodes it on macOS.
     pub fn encode_get(destination: crate::IpNet, seq: i32, pid: i32) -> Vec<u8> {
-        crate::codec::bsd::encode::encode_get(destination, seq, pid)
+        crate::codec::bsd::encode::encode_get(destination, None, seq, pid)
     }
 
     /// `PF_ROUTE`: one routing message parsed, as the routing socket reads the

@@ -3,10 +3,11 @@
 //! kernel's routing interface (a `PF_ROUTE` socket on macOS, rtnetlink on
 //! Linux), never by running `route` or `ip`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
-use crate::error::{Error, Op};
-use crate::net::{NextHop, Route, RouteEntry};
+use crate::error::{Error, ErrorKind, Op};
+use crate::name::InterfaceName;
+use crate::net::{Route, RouteEntry, is_scoped};
 
 use crate::backend::route::RouteSocket as Socket;
 use crate::error::Detail;
@@ -37,13 +38,12 @@ impl RouteTable {
         Ok(RouteTable { socket: Socket::open()? })
     }
 
-    /// The interface index a route's next hop names (0 for a gateway route).
+    /// The index of the interface a route's next hop names (the one it
+    /// leaves by, or its link-local gateway's); 0 for another gateway.
     fn oif(route: &Route, op: Op) -> Result<u32, Error> {
-        match route.next_hop() {
-            NextHop::Interface(name) => crate::unix::if_nametoindex(name).map_err(|e| {
-                Error::os(op, e).on(name).about(route).because(Detail::Static("no interface of that name"))
-            }),
-            NextHop::Gateway(_) => Ok(0),
+        match route.next_hop().interface() {
+            Some(name) => index_of(name, op).map_err(|e| e.about(route)),
+            None => Ok(0),
         }
     }
 
@@ -81,15 +81,65 @@ impl RouteTable {
     }
 
     /// The route the kernel would use for `destination`.
+    ///
+    /// A link-local address (`fe80::/10`, and interface- or link-local
+    /// multicast) means nothing without its interface: looking one up here
+    /// is an [`ErrorKind::InvalidInput`] error that points to
+    /// [`get_scoped`](RouteTable::get_scoped).
     pub fn get(&mut self, destination: IpAddr) -> Result<RouteEntry, Error> {
-        self.socket.get_route(destination).map_err(|e| e.about(destination))
+        if is_scoped(destination) {
+            let why = "a link-local address needs its interface: look it up with RouteTable::get_scoped";
+            return Err(Error::invalid(Op::GetRoute, ErrorKind::InvalidInput, Detail::Static(why)).about(destination));
+        }
+        self.socket.get_route(destination, 0).map_err(|e| e.about(destination))
     }
+
+    /// The route the kernel would use for the link-local `destination` on
+    /// `interface` (`route -n get fe80::1%utun4`, `ip route get fe80::1 oif
+    /// tun0`): the address with its scope, as a
+    /// [`SocketAddrV6`](std::net::SocketAddrV6) carries one. The answer's
+    /// link-local addresses come with their scopes apart
+    /// ([`RouteEntry::destination_scope`], [`RouteEntry::gateway_scope`]).
+    ///
+    /// A `destination` that is not link-local has no scope: an
+    /// [`ErrorKind::InvalidInput`] error (use [`get`](RouteTable::get)). An
+    /// interface that does not exist is an error that names it.
+    ///
+    /// ```no_run
+    /// use utun::{IpNet, Route, RouteTable};
+    ///
+    /// let dev = utun::Device::new()?; // needs root
+    /// let mut table = RouteTable::open()?;
+    /// let host = Route::through_interface("fe80::99/128".parse::<IpNet>().unwrap(), dev.name());
+    /// table.add(&host)?;
+    /// let entry = table.get_scoped("fe80::99".parse().unwrap(), dev.name())?;
+    /// assert_eq!(entry.destination_scope, Some(dev.index()));
+    /// table.delete(&host)?;
+    /// # Ok::<(), utun::Error>(())
+    /// ```
+    pub fn get_scoped(&mut self, destination: Ipv6Addr, interface: InterfaceName) -> Result<RouteEntry, Error> {
+        if !is_scoped(destination.into()) {
+            let why = "an address that is not link-local has no scope: look it up with RouteTable::get";
+            return Err(Error::invalid(Op::GetRoute, ErrorKind::InvalidInput, Detail::Static(why))
+                .on(interface)
+                .about(destination));
+        }
+        let scope = index_of(interface, Op::GetRoute).map_err(|e| e.about(destination))?;
+        self.socket.get_route(destination.into(), scope).map_err(|e| e.about(destination))
+    }
+}
+
+/// `if_nametoindex(name)`, as the error of `op` when there is no such
+/// interface.
+fn index_of(name: InterfaceName, op: Op) -> Result<u32, Error> {
+    crate::unix::if_nametoindex(name)
+        .map_err(|e| Error::os(op, e).on(name).because(Detail::Static("no interface of that name")))
 }
 
 fn name_route(err: Error, route: &Route) -> Error {
     let err = err.about(route);
-    match route.next_hop() {
-        NextHop::Interface(name) if err.interface().is_none() => err.on(name),
+    match route.next_hop().interface() {
+        Some(name) if err.interface().is_none() => err.on(name),
         _ => err,
     }
 }

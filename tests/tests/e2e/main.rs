@@ -25,6 +25,8 @@ mod prefix;
 #[cfg(target_os = "linux")]
 mod routing;
 #[cfg(target_os = "linux")]
+mod scoped;
+#[cfg(target_os = "linux")]
 mod truthful;
 #[cfg(target_os = "linux")]
 mod undo;
@@ -48,7 +50,7 @@ fn main() {
     // the slowest take a few seconds (the flood test bounds itself at 20 s).
     utun_tests::suite::Suite::new("e2e")
         .time_limit(std::time::Duration::from_secs(60))
-        .main([cases::all(), prefix::all(), hostile::all(), fault::all()].concat())
+        .main([cases::all(), prefix::all(), scoped::all(), hostile::all(), fault::all()].concat())
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -105,8 +105,16 @@ pub fn a_small_mtu_drops_ipv6_addresses_for_good() -> Result<()> {
     ensure!(v6(name.as_str())?.contains(&"fd00::1".to_owned()));
     iface.set_mtu(1279)?;
     ensure!(v6(name.as_str())?.is_empty(), "IPv6 addresses left: {:?}", v6(name.as_str())?);
+    // While the MTU is small, an IPv6 address is refused, saying why (the
+    // kernel's answer would be a bare EINVAL), and nothing is added.
+    let err = expect_kind(iface.add_address(&addr("fd00::2", 64, None)?), ErrorKind::InvalidInput)?;
+    ensure!(err.raw_os_error().is_none(), "the kernel was asked: {err}");
+    ensure!(err.to_string().contains("MTU of 1279") && err.to_string().contains("1280"), "{err}");
+    ensure!(v6(name.as_str())?.is_empty(), "IPv6 addresses appeared: {:?}", v6(name.as_str())?);
     iface.set_mtu(1500)?;
     ensure!(!v6(name.as_str())?.contains(&"fd00::1".to_owned()), "fd00::1 came back");
+    iface.add_address(&addr("fd00::2", 64, None)?)?;
+    ensure!(v6(name.as_str())?.contains(&"fd00::2".to_owned()), "fd00::2 was not added at MTU 1500");
     Ok(())
 }
 

@@ -63,3 +63,27 @@ fn a_unit_is_created_again_at_once_after_it_was_dropped() -> Result<()> {
     drop(held);
     Ok(())
 }
+
+#[test]
+#[ignore = "needs root on macOS"]
+fn the_largest_utun_unit_is_made_and_the_next_refused_with_why() -> Result<()> {
+    // XNU makes utunN with interface unit N and refuses a unit above SHRT_MAX
+    // with a bare EINVAL (ifnet_allocate_extended, bsd/net/kpi_interface.c):
+    // the crate says so before asking.
+    let max = i32::from(std::ffi::c_short::MAX);
+    let name = format!("utun{max}");
+    if tool("ifconfig", &[&name])?.0 {
+        eprintln!("{name} exists already: only the refusal is checked");
+    } else {
+        let dev = Device::with_name(&name)?;
+        ensure!(dev.name().as_str() == name, "{dev:?}");
+        let (ok, text) = tool("ifconfig", &[&name])?;
+        ensure!(ok, "ifconfig does not know {name}: {text}");
+    }
+    let past = format!("utun{}", max + 1);
+    let err = Device::with_name(&past).expect_err("a unit above SHRT_MAX must be refused");
+    ensure!(err.kind() == ErrorKind::InvalidInput, "{:?}: {err}", err.kind());
+    ensure!(err.to_string().contains(&format!("up to {max}")), "{err}");
+    ensure!(!tool("ifconfig", &[&past])?.0, "{past} was made");
+    Ok(())
+}

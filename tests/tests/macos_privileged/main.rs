@@ -29,6 +29,9 @@ mod device;
 // The prefix of an address, routed into the utun until the address is removed.
 mod prefix;
 
+// Link-local IPv6 in routes: the scope embedded and taken out.
+mod scoped;
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
 }

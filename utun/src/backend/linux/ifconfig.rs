@@ -39,7 +39,9 @@ impl ConfigSocket {
     /// Adds an address (`RTM_NEWADDR`, `NLM_F_CREATE | NLM_F_EXCL`). An
     /// identical address already there is [`ErrorKind::AlreadyExists`];
     /// 0.0.0.0, which the kernel acknowledges and ignores, is
-    /// [`ErrorKind::InvalidInput`] before it is sent.
+    /// [`ErrorKind::InvalidInput`] before it is sent; so is an IPv6 address
+    /// on an interface whose MTU is below IPv6's minimum, which the kernel
+    /// refuses with a bare `EINVAL` (net/ipv6/addrconf.c, `addrconf_add_dev`).
     pub(crate) fn add_address(&mut self, iface: &Interface, address: &InterfaceAddress) -> Result<(), Error> {
         self.address(Op::AddAddress, AddressAction::Add, iface, address)
     }
@@ -69,7 +71,19 @@ impl ConfigSocket {
                 Detail::Static("0.0.0.0 is no interface address; the kernel would answer success and add nothing");
             return Err(Error::invalid(op, ErrorKind::InvalidInput, why).on(iface.name()).about(address));
         }
-        self.identity(op, iface).map_err(|e| e.about(address))?;
+        let link = self.identity(op, iface).map_err(|e| e.about(address))?;
+        if let Some(mtu) =
+            link.mtu.filter(|&mtu| op == Op::AddAddress && address.address().is_ipv6() && mtu < utun_sys::IPV6_MIN_MTU)
+        {
+            let why = format!(
+                "the interface's MTU of {mtu} is below IPv6's minimum of {}: the kernel keeps no IPv6 on it \
+                 (set an MTU of at least that first)",
+                utun_sys::IPV6_MIN_MTU
+            );
+            return Err(Error::invalid(op, ErrorKind::InvalidInput, Detail::Text(why.into()))
+                .on(iface.name())
+                .about(address));
+        }
         let request = Request::Address { action, index: iface.index(), address };
         self.netlink.expect_ack(&request).map_err(|e| e.into_error(op, address).on(iface.name()))
     }

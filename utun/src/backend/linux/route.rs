@@ -11,10 +11,10 @@
 use std::net::IpAddr;
 
 use super::netlink::{NetlinkSocket, RequestError};
-use crate::codec::netlink::parse::{Context, ParseError, Problem};
+use crate::codec::netlink::parse::{Context, ParseError, Problem, scoped_by_interface};
 use crate::codec::netlink::{Reply, Request, RouteAction, k};
 use crate::error::{Detail, Error, ErrorKind, Op};
-use crate::net::{NextHop, Route, RouteEntry};
+use crate::net::{Route, RouteEntry};
 
 /// The routing socket of a [`RouteTable`](crate::RouteTable).
 #[derive(Debug)]
@@ -30,7 +30,7 @@ impl RouteSocket {
 
     /// Adds `route` to the main table (`ip route add ... proto static`), out
     /// of the interface with index `oif` (required for a
-    /// [`NextHop::Interface`] route; for a gateway route 0 lets the kernel
+    /// [`NextHop::Interface`](crate::NextHop::Interface) or link-local gateway route; for another gateway route 0 lets the kernel
     /// find the interface). A route to the same destination already there
     /// (the same metric) is [`ErrorKind::AlreadyExists`].
     pub(crate) fn add_route(&mut self, route: &Route, oif: u32) -> Result<(), Error> {
@@ -45,16 +45,13 @@ impl RouteSocket {
     }
 
     fn route(&mut self, op: Op, action: RouteAction, route: &Route, oif_index: u32) -> Result<(), Error> {
-        let name = match route.next_hop() {
-            NextHop::Interface(name) => Some(name),
-            NextHop::Gateway(_) => None,
-        };
+        let name = route.next_hop().interface();
         let named = |err: Error| match name {
             Some(name) => err.on(name),
             None => err,
         };
         if name.is_some() && oif_index == 0 {
-            let why = Detail::Static("a route out of an interface needs its index, not 0");
+            let why = Detail::Static("a route that names an interface needs its index, not 0");
             return Err(named(Error::invalid(op, ErrorKind::InvalidInput, why).about(route)));
         }
         let request = Request::Route { action, route, oif_index };
@@ -70,12 +67,19 @@ impl RouteSocket {
     ///
     /// On kernels older than 4.13 (no `RTM_F_FIB_MATCH`) the destination is
     /// the host address itself.
-    pub(crate) fn get_route(&mut self, destination: IpAddr) -> Result<RouteEntry, Error> {
-        let mut entry = self.lookup(destination, true)?;
+    ///
+    /// `scope`, unless it is 0, is the interface a link-local `destination`
+    /// is on: the lookup's output interface (`RTA_OIF`). The scope of a
+    /// link-local address in the answer is the route's interface.
+    pub(crate) fn get_route(&mut self, destination: IpAddr, scope: u32) -> Result<RouteEntry, Error> {
+        let mut entry = self.lookup(destination, scope, true)?;
         if entry.interface_index == 0 {
-            let resolved = self.lookup(destination, false)?;
-            entry.interface_index = resolved.interface_index;
-            entry.gateway = resolved.gateway;
+            let resolved = self.lookup(destination, scope, false)?;
+            entry = scoped_by_interface(RouteEntry {
+                interface_index: resolved.interface_index,
+                gateway: resolved.gateway,
+                ..entry
+            });
         }
         entry.interface = match entry.interface_index {
             0 => None,
@@ -84,8 +88,8 @@ impl RouteSocket {
         Ok(entry)
     }
 
-    fn lookup(&mut self, destination: IpAddr, fib_match: bool) -> Result<RouteEntry, Error> {
-        let request = Request::GetRoute { destination, fib_match };
+    fn lookup(&mut self, destination: IpAddr, oif: u32, fib_match: bool) -> Result<RouteEntry, Error> {
+        let request = Request::GetRoute { destination, oif, fib_match };
         let unexpected = |kind| RequestError::Parse(ParseError::new(Context::Reply, Problem::Unexpected(kind)));
         match self.netlink.request(&request) {
             Ok(Reply::Route(entry)) => Ok(entry),

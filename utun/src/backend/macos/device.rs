@@ -3,7 +3,7 @@
 //! bsd/kern/kern_control.c). Every packet carries a 4-byte header: the
 //! protocol family in network byte order.
 
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_int, c_short, c_void};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -58,7 +58,16 @@ fn ifname(fd: BorrowedFd<'_>) -> io::Result<[u8; sys::IFNAMSIZ as usize]> {
     crate::unix::cvt(rc).map(|_| name)
 }
 
-/// The unit `sc_unit` asks for: `utunN` is unit N + 1; 0 lets the kernel pick.
+/// The largest N of a `utunN`: the interface's unit is N (`utun_ctl_connect`
+/// sets `utun_init.unit = utun_unit - 1`, XNU `bsd/net/if_utun.c`), and
+/// `ifnet_allocate_extended` refuses a unit above `SHRT_MAX` with a bare
+/// `EINVAL` (`bsd/net/kpi_interface.c`), after the control socket has
+/// connected. `SHRT_MAX` is the largest C `short`.
+const MAX_UTUN_UNIT: u32 = c_short::MAX as u32;
+
+/// The unit `sc_unit` asks for: `utunN` is unit N + 1; 0 lets the kernel
+/// pick. N above [`MAX_UTUN_UNIT`] is refused here, with why, rather than
+/// by the kernel's bare `EINVAL`.
 fn unit_for(name: Option<InterfaceName>) -> Result<u32, Error> {
     let Some(name) = name else { return Ok(0) };
     let bad = || {
@@ -74,7 +83,12 @@ fn unit_for(name: Option<InterfaceName>) -> Result<u32, Error> {
     {
         return Err(bad());
     }
-    digits.parse::<u32>().ok().and_then(|n| n.checked_add(1)).ok_or_else(bad)
+    let n = digits.parse::<u32>().map_err(|_| bad())?;
+    if n > MAX_UTUN_UNIT {
+        let why = format!("utun units go up to {MAX_UTUN_UNIT} (the kernel's SHRT_MAX for an interface unit)");
+        return Err(Error::invalid(Op::CreateDevice, ErrorKind::InvalidInput, Detail::Text(why.into())).on(name));
+    }
+    Ok(n + 1)
 }
 
 /// How long [`create`] waits for a named unit whose previous interface is
@@ -245,6 +259,12 @@ mod tests {
         for bad in ["tun0", "utun", "utunx", "utun01", "utun99999999999"] {
             assert_eq!(n(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad}");
         }
+        let max = format!("utun{MAX_UTUN_UNIT}");
+        assert_eq!(n(&max).unwrap(), MAX_UTUN_UNIT + 1);
+        let past = format!("utun{}", MAX_UTUN_UNIT + 1);
+        let err = n(&past).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains(&format!("up to {MAX_UTUN_UNIT}")), "{err}");
     }
 
     fn busy() -> Error {

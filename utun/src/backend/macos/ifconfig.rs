@@ -169,7 +169,7 @@ impl ConfigSocket {
         check_identity(Op::AddRoute, iface)?;
         match self.route()?.add_route(route, iface.index()) {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let found = self.route()?.get_route(route.destination().network())?;
+                let found = self.route()?.get_route(route.destination().network(), 0)?;
                 if found.interface_index == iface.index() && found.destination == Some(route.destination()) {
                     Ok(())
                 } else {

@@ -136,8 +136,9 @@ impl RouteSocket {
         self.exchange.delete(route, oif)
     }
 
-    /// `RTM_GET` for a host address (longest-prefix match).
-    pub(crate) fn get_route(&mut self, destination: IpAddr) -> Result<RouteEntry, Error> {
-        self.exchange.get(destination)
+    /// `RTM_GET` for a host address (longest-prefix match), a link-local
+    /// one on the interface with index `scope` (0: none).
+    pub(crate) fn get_route(&mut self, destination: IpAddr, scope: u32) -> Result<RouteEntry, Error> {
+        self.exchange.get(destination, scope)
     }
 }

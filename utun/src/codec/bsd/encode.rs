@@ -12,7 +12,7 @@ use super::route::{RT_MSGHDR_LEN, RTF_GATEWAY, RTF_HOST, RTF_STATIC, RTF_UP, RTM
 use super::sockaddr::{sa_space, sockaddr_dl_bytes, sockaddr_in_bytes, sockaddr_in6_bytes};
 use crate::codec::field::{put, put_fields};
 use crate::error::{Detail, Error, ErrorKind};
-use crate::net::{IpNet, NextHop, Route};
+use crate::net::{IpNet, NextHop, Route, is_scoped};
 
 /// A message being built: the header's room, then the sockaddrs.
 struct MessageBuilder {
@@ -100,6 +100,25 @@ fn ip_sockaddr(ip: IpAddr) -> Vec<u8> {
     }
 }
 
+/// `ip` as route(8) puts it in a message: a link-local address
+/// ([`is_scoped`]) with its scope, the interface index, embedded in its
+/// second 16-bit group in network byte order (`s6_addr16[1] =
+/// htons(sin6_scope_id)`, `sin6_scope_id` left 0: network_cmds
+/// `route.tproj/route.c` `getaddr`, under `__KAME__`), the form XNU keeps
+/// link-local addresses in (`in6_embedded_scope`, `bsd/netinet6/scope6.c`;
+/// `route_output` moves a destination's into `sin6_scope_id`). Any other
+/// address, or no scope, is left as it is.
+pub(crate) fn embed_scope(ip: IpAddr, scope: Option<u16>) -> IpAddr {
+    match (ip, scope) {
+        (IpAddr::V6(v6), Some(scope)) if is_scoped(ip) => {
+            let mut groups = v6.segments();
+            groups[1] = scope;
+            IpAddr::from(groups)
+        }
+        _ => ip,
+    }
+}
+
 /// The netmask sockaddr of `net` and the `sa_len` route(8) gives it:
 /// * a default route (`/0`) gets `sa_len` 0 (`route add default`: `getaddr`
 ///   sets the mask's `sa_len` to 0), so 4 bytes: `sa_len` 0, the family, 0;
@@ -134,9 +153,14 @@ fn mask_sockaddr(net: IpNet) -> (Vec<u8>, u8) {
 ///   utun4`.
 /// * `RTA_NETMASK`, except for a host route: see `mask_sockaddr`.
 ///
-/// `interface_index` (from `if_nametoindex`) is used only for
-/// [`NextHop::Interface`]; 0 or above `u16::MAX` there is an
-/// [`ErrorKind::InvalidInput`] error (`sdl_index` is a `u_short`).
+/// `interface_index` (from `if_nametoindex`) is used only for a next hop
+/// that names an interface ([`NextHop::Interface`],
+/// [`NextHop::LinkLocalGateway`]); 0 or above `u16::MAX` there is an
+/// [`ErrorKind::InvalidInput`] error (`sdl_index` and XNU's `if_index` are
+/// `u_short`s). It is also the scope of the route's link-local addresses
+/// (destination, gateway), embedded as route(8) does ([`embed_scope`]):
+/// `route add -inet6 fe80::99%utun4 -interface utun4`, `route add -inet6
+/// 2001:db8::/32 fe80::1%utun4`.
 pub(crate) fn encode_route(
     kind: RtmKind,
     route: &Route,
@@ -145,27 +169,38 @@ pub(crate) fn encode_route(
     pid: i32,
 ) -> Result<Vec<u8>, Error> {
     if kind == RtmKind::Get {
-        return Ok(encode_get(route.destination(), seq, pid));
+        let scope = u16::try_from(interface_index).ok().filter(|&i| i != 0 && is_scoped(route.destination().addr()));
+        return Ok(encode_get(route.destination(), scope, seq, pid));
     }
     let destination = route.destination();
+    // The index of the interface the next hop names: its sdl_index, and the
+    // scope of the route's link-local addresses.
+    let scope = match route.next_hop().interface() {
+        Some(name) => Some(u16::try_from(interface_index).ok().filter(|&i| i != 0).ok_or_else(|| {
+            Error::invalid(
+                kind.op(),
+                ErrorKind::InvalidInput,
+                Detail::Text(format!("{route}: interface index {interface_index} is not a valid sdl_index").into()),
+            )
+            .on(name)
+        })?),
+        None => None,
+    };
     let mut flags = RTF_UP | RTF_STATIC;
     let mut msg = MessageBuilder::new();
-    msg.push_whole(apple::RTA_DST, &ip_sockaddr(destination.network()));
+    msg.push_whole(apple::RTA_DST, &ip_sockaddr(embed_scope(destination.network(), scope)));
     match route.next_hop() {
         NextHop::Interface(name) => {
-            let index = u16::try_from(interface_index).ok().filter(|&i| i != 0).ok_or_else(|| {
-                Error::invalid(
-                    kind.op(),
-                    ErrorKind::InvalidInput,
-                    Detail::Text(format!("{route}: interface index {interface_index} is not a valid sdl_index").into()),
-                )
-                .on(name)
-            })?;
-            msg.push_whole(apple::RTA_GATEWAY, &sockaddr_dl_bytes(&sockaddr_dl(index, name)));
+            let sdl = sockaddr_dl(scope.unwrap_or_default(), name);
+            msg.push_whole(apple::RTA_GATEWAY, &sockaddr_dl_bytes(&sdl));
         }
         NextHop::Gateway(gateway) => {
             flags |= RTF_GATEWAY;
             msg.push_whole(apple::RTA_GATEWAY, &ip_sockaddr(gateway));
+        }
+        NextHop::LinkLocalGateway { gateway, .. } => {
+            flags |= RTF_GATEWAY;
+            msg.push_whole(apple::RTA_GATEWAY, &ip_sockaddr(embed_scope(gateway.into(), scope)));
         }
     }
     if route.is_host() {
@@ -185,15 +220,17 @@ pub(crate) fn encode_route(
 /// puts the interface's link address (name and index) in the reply, and
 /// `rtm_flags` are route(8)'s: `RTF_UP | RTF_GATEWAY | RTF_STATIC`, plus
 /// `RTF_HOST` for a host lookup (the kernel ignores them for `RTM_GET`).
-pub(crate) fn encode_get(destination: IpNet, seq: i32, pid: i32) -> Vec<u8> {
+/// A link-local destination carries `scope` (an interface index) embedded,
+/// as `route -n get fe80::1%utun4` sends it ([`embed_scope`]).
+pub(crate) fn encode_get(destination: IpNet, scope: Option<u16>, seq: i32, pid: i32) -> Vec<u8> {
     let host = destination.prefix_len() == destination.max_prefix_len();
     let mut flags = RTF_UP | RTF_GATEWAY | RTF_STATIC;
     let mut msg = MessageBuilder::new();
     if host {
         flags |= RTF_HOST;
-        msg.push_whole(apple::RTA_DST, &ip_sockaddr(destination.addr()));
+        msg.push_whole(apple::RTA_DST, &ip_sockaddr(embed_scope(destination.addr(), scope)));
     } else {
-        msg.push_whole(apple::RTA_DST, &ip_sockaddr(destination.network()));
+        msg.push_whole(apple::RTA_DST, &ip_sockaddr(embed_scope(destination.network(), scope)));
         let (mask, sa_len) = mask_sockaddr(destination);
         msg.push(apple::RTA_NETMASK, &mask, sa_len);
     }

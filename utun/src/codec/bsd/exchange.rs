@@ -51,7 +51,7 @@ use super::parse::{header_ids, parse_route_message};
 use super::route::{RT_MSGHDR_LEN, RTF_GATEWAY, RouteReply, RtmKind};
 use super::sockaddr::sa_space;
 use crate::error::{Detail, Error, ErrorKind, Op};
-use crate::net::{IpNet, NextHop, Route, RouteEntry};
+use crate::net::{IpNet, NextHop, Route, RouteEntry, is_scoped};
 
 /// What a read returned: how many bytes were copied, and whether the
 /// message was longer than the buffer (`MSG_TRUNC`: a routing socket is
@@ -141,7 +141,9 @@ impl<T: Transport> Exchange<T> {
     /// gone, or someone else's route now has that destination), nothing is
     /// deleted: [`ErrorKind::NotFound`], with why.
     pub(crate) fn delete(&mut self, route: &Route, oif: u32) -> Result<(), Error> {
-        let reply = match self.lookup(route.destination()) {
+        // A link-local destination is looked up on its interface.
+        let scope = u16::try_from(oif).ok().filter(|&i| i != 0 && is_scoped(route.destination().addr()));
+        let reply = match self.lookup(route.destination(), scope) {
             Ok(reply) => reply,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(not_ours(Detail::Static("the kernel has no route to this destination any more")));
@@ -155,9 +157,18 @@ impl<T: Transport> Exchange<T> {
 
     /// `RTM_GET` for a host address (longest-prefix match), as a
     /// [`RouteEntry`]; an answer that names no interface is
-    /// [`ErrorKind::NotFound`].
-    pub(crate) fn get(&mut self, destination: IpAddr) -> Result<RouteEntry, Error> {
-        let entry = self.lookup(IpNet::from(destination))?.to_route_entry();
+    /// [`ErrorKind::NotFound`]. A link-local address is looked up on the
+    /// interface with index `scope` (0: none; above `u16::MAX`, which no
+    /// XNU `if_index` is, an [`ErrorKind::InvalidInput`] error).
+    pub(crate) fn get(&mut self, destination: IpAddr, scope: u32) -> Result<RouteEntry, Error> {
+        let scope = match scope {
+            0 => None,
+            index => Some(u16::try_from(index).map_err(|_| {
+                let why = Detail::Text(format!("interface index {index} is not a u_short if_index").into());
+                Error::invalid(Op::GetRoute, ErrorKind::InvalidInput, why)
+            })?),
+        };
+        let entry = self.lookup(IpNet::from(destination), scope)?.to_route_entry();
         if entry.interface_index == 0 {
             let why = Detail::Static("the kernel's answer names no interface");
             return Err(Error::invalid(Op::GetRoute, ErrorKind::NotFound, why));
@@ -166,14 +177,15 @@ impl<T: Transport> Exchange<T> {
     }
 
     /// The kernel's answer to `RTM_GET` for `query` (a host address: the
-    /// best match; a network: exactly that prefix).
-    pub(crate) fn lookup(&mut self, query: IpNet) -> Result<RouteReply, Error> {
+    /// best match; a network: exactly that prefix), a link-local one with
+    /// its `scope` embedded.
+    pub(crate) fn lookup(&mut self, query: IpNet, scope: Option<u16>) -> Result<RouteReply, Error> {
         let mut buf = vec![0u8; MAX_MESSAGE];
         let mut cut_short = None;
         for _ in 0..self.patience.attempts {
             drain(&mut self.reader, &mut buf)?;
             let expect = Expect { pid: self.reader.pid(), seq: next_seq(), query };
-            send(&mut self.reader, &encode_get(query, expect.seq, expect.pid), Op::GetRoute)?;
+            send(&mut self.reader, &encode_get(query, scope, expect.seq, expect.pid), Op::GetRoute)?;
             let deadline = self.reader.now() + self.patience.wait;
             match await_reply(&mut self.reader, &mut buf, &expect, deadline)? {
                 Outcome::Reply(reply) => return reply.error(Op::GetRoute).map_or(Ok(reply), Err),
@@ -219,6 +231,11 @@ pub(crate) fn still_ours(reply: &RouteReply, route: &Route, oif: u32) -> Result<
     let same_hop = match route.next_hop() {
         NextHop::Interface(_) => reply.flags & RTF_GATEWAY == 0 && entry.interface_index == oif,
         NextHop::Gateway(gw) => entry.gateway.map(unscoped) == Some(unscoped(gw)),
+        // The same gateway on the same link: its scope, else the route's
+        // interface.
+        NextHop::LinkLocalGateway { gateway, .. } => {
+            entry.gateway == Some(gateway.into()) && entry.gateway_scope.unwrap_or(entry.interface_index) == oif
+        }
     };
     if !same_hop {
         let hop = entry.gateway.map_or_else(|| "no gateway".to_string(), |g| format!("gateway {g}"));
@@ -233,21 +250,18 @@ pub(crate) fn still_ours(reply: &RouteReply, route: &Route, oif: u32) -> Result<
     Ok(())
 }
 
-/// `ip` without the interface index XNU embeds in the second 16-bit group of
-/// scoped IPv6 addresses (`IN6_IS_SCOPE_EMBED`, `bsd/netinet6/in6.h`: link-
-/// local unicast, link- and interface-local multicast; `route_output` moves
-/// it out of `s6_addr16[1]` on the way in, replies may carry it).
+/// `ip` without anything in the second 16-bit group of a link-local
+/// address ([`is_scoped`]), where XNU embeds the scope: the parser already
+/// takes the kernel's out; this makes a route given as `fe80:4::/64` compare
+/// equal to the kernel's `fe80::/64` on interface 4.
 pub(crate) fn unscoped(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => {
+        IpAddr::V6(v6) if is_scoped(ip) => {
             let mut s = v6.segments();
-            let multicast_scope = (s[0] >> 8 == 0xff).then_some(s[0] & 0x000f);
-            if v6.is_unicast_link_local() || matches!(multicast_scope, Some(1 | 2)) {
-                s[1] = 0;
-            }
+            s[1] = 0;
             IpAddr::from(s)
         }
-        v4 => v4,
+        ip => ip,
     }
 }
 

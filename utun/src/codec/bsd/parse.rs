@@ -14,7 +14,7 @@ use super::sockaddr::sa_space;
 use crate::codec::field::{get, get_fields};
 
 use crate::name::InterfaceName;
-use crate::net::IpNet;
+use crate::net::{IpNet, is_scoped};
 
 /// What was being parsed when a message turned out malformed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,6 +249,7 @@ pub(crate) fn parse_route_message(buf: &[u8]) -> Result<RouteReply, ParseError> 
                     SockAddr::Ip(ip) => {
                         return Err(err(ParseProblem::NotLink { family: family_of(ip) }));
                     }
+                    SockAddr::Scoped(..) => return Err(err(ParseProblem::NotLink { family: AF_INET6 })),
                     SockAddr::Other { family } => return Err(err(ParseProblem::NotLink { family })),
                 }
             }
@@ -295,10 +296,32 @@ fn parse_sockaddr(sa: &[u8]) -> Result<SockAddr, ParseProblem> {
             let at = offset_of!(apple::sockaddr_in6, sin6_addr);
             let end = at + size_of::<apple::in6_addr>();
             let octets: [u8; 16] = sa.get(at..end).and_then(|b| b.try_into().ok()).ok_or(too_short(end))?;
-            Ok(SockAddr::Ip(Ipv6Addr::from(octets).into()))
+            // A sockaddr cut short before sin6_scope_id has none.
+            let scope_id: u32 = get(sa, offset_of!(apple::sockaddr_in6, sin6_scope_id)).unwrap_or(0);
+            Ok(scoped(Ipv6Addr::from(octets), scope_id))
         }
         AF_LINK => parse_link(sa).map(SockAddr::Link),
         family => Ok(SockAddr::Other { family }),
+    }
+}
+
+/// An IPv6 address as the kernel gives it: a link-local one
+/// ([`is_scoped`]) with its scope, `sin6_scope_id` or else the index XNU
+/// embeds in its second 16-bit group (`in6_embedded_scope`,
+/// `bsd/netinet6/scope6.c`), taken out of the address either way, as
+/// route(8) and netstat do before they print one (network_cmds
+/// `route.tproj/route.c` `routename`/`netname`, under `__KAME__`).
+fn scoped(addr: Ipv6Addr, scope_id: u32) -> SockAddr {
+    if !is_scoped(addr.into()) {
+        return SockAddr::Ip(addr.into());
+    }
+    let mut groups = addr.segments();
+    let embedded = u32::from(groups[1]);
+    groups[1] = 0;
+    let addr = Ipv6Addr::from(groups);
+    match if scope_id != 0 { scope_id } else { embedded } {
+        0 => SockAddr::Ip(addr.into()),
+        scope => SockAddr::Scoped(addr, scope),
     }
 }
 

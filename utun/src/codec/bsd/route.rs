@@ -16,7 +16,7 @@
 
 use core::mem::size_of;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use utun_sys::apple;
 
@@ -106,8 +106,14 @@ pub(crate) struct LinkAddr {
 pub(crate) enum SockAddr {
     /// `sa_len` 0 (4 bytes in the message).
     Empty,
-    /// `AF_INET` or `AF_INET6`.
+    /// `AF_INET` or `AF_INET6`, with no scope.
     Ip(IpAddr),
+    /// A link-local `AF_INET6` address ([`is_scoped`](crate::net::is_scoped))
+    /// and its scope, the interface index: `sin6_scope_id`, else the one
+    /// XNU embeds in bytes 2–3 of the address (`s6_addr16[1]`), which is
+    /// taken out of the address here, as netstat and route(8) do
+    /// (network_cmds `route.tproj/route.c`, `routename`).
+    Scoped(Ipv6Addr, u32),
     /// `AF_LINK`.
     Link(LinkAddr),
     /// Another family, kept by number.
@@ -118,9 +124,19 @@ pub(crate) enum SockAddr {
 }
 
 impl SockAddr {
+    /// The address (without its scope).
     pub(crate) fn ip(&self) -> Option<IpAddr> {
         match *self {
             SockAddr::Ip(ip) => Some(ip),
+            SockAddr::Scoped(ip, _) => Some(ip.into()),
+            _ => None,
+        }
+    }
+
+    /// The scope of a link-local address.
+    pub(crate) fn scope(&self) -> Option<u32> {
+        match *self {
+            SockAddr::Scoped(_, scope) => Some(scope),
             _ => None,
         }
     }
@@ -211,15 +227,24 @@ impl RouteReply {
         self.gateway.as_ref()?.ip()
     }
 
+    /// The scope of a link-local gateway (`RTF_GATEWAY`).
+    pub(crate) fn gateway_scope(&self) -> Option<u32> {
+        if self.flags & RTF_GATEWAY == 0 {
+            return None;
+        }
+        self.gateway.as_ref()?.scope()
+    }
+
     /// The reply as a [`RouteEntry`]: destination, gateway (only through
-    /// one), the interface index (`rtm_index`, else `RTA_IFP`'s) and name.
+    /// one), the interface index (`rtm_index`, else `RTA_IFP`'s) and name,
+    /// and the scopes of link-local addresses.
     pub(crate) fn to_route_entry(self) -> RouteEntry {
         let ifp_index = self.interface.map_or(0, |l| l.index);
+        let index = u32::from(if self.index != 0 { self.index } else { ifp_index });
         RouteEntry {
-            destination: self.destination_net(),
-            gateway: self.gateway_ip(),
-            interface_index: u32::from(if self.index != 0 { self.index } else { ifp_index }),
-            interface: self.interface.and_then(|l| l.name),
+            destination_scope: self.destination.and_then(|d| d.scope()),
+            gateway_scope: self.gateway_scope(),
+            ..RouteEntry::new(self.destination_net(), self.gateway_ip(), index, self.interface.and_then(|l| l.name))
         }
     }
 }

@@ -191,6 +191,7 @@ pub(crate) fn encode_route(action: RouteAction, route: &Route, oif_index: u32, h
     let dest = route.destination();
     let gateway = match route.next_hop() {
         NextHop::Gateway(gw) => Some(gw),
+        NextHop::LinkLocalGateway { gateway, .. } => Some(gateway.into()),
         NextHop::Interface(_) => None,
     };
     let (kind, flags) = match action {
@@ -236,7 +237,12 @@ pub(crate) fn encode_route(action: RouteAction, route: &Route, oif_index: u32, h
 /// itself (its destination prefix, gateway and interface), not the host
 /// route resolved from it. Older kernels ignore the flag and answer for the
 /// host.
-pub(crate) fn encode_get_route(destination: IpAddr, fib_match: bool, header: MessageHeader) -> Vec<u8> {
+///
+/// `oif`, unless it is 0, is `RTA_OIF` (`ip route get ... oif tun0`): the
+/// lookup of a link-local address on that interface (`inet6_rtm_getroute`
+/// takes it as the flow's output interface, the scope of a link-local
+/// destination).
+pub(crate) fn encode_get_route(destination: IpAddr, oif: u32, fib_match: bool, header: MessageHeader) -> Vec<u8> {
     let rtm = rtmsg {
         rtm_family: family_of(destination),
         rtm_dst_len: full_prefix_len(destination),
@@ -249,6 +255,9 @@ pub(crate) fn encode_get_route(destination: IpAddr, fib_match: bool, header: Mes
     };
     let mut b = Builder::new(k::RTM_GETROUTE, k::NLM_F_REQUEST, header, &rtmsg_bytes(&rtm));
     b.addr(k::RTA_DST, destination);
+    if oif != 0 {
+        b.attr(k::RTA_OIF, &oif.to_ne_bytes());
+    }
     b.finish()
 }
 

@@ -228,6 +228,8 @@ pub(crate) enum Request<'a> {
     GetRoute {
         /// The address.
         destination: IpAddr,
+        /// Its scope, the output interface (`RTA_OIF`), or 0.
+        oif: u32,
         /// Ask for the matching table entry (`RTM_F_FIB_MATCH`).
         fib_match: bool,
     },
@@ -239,7 +241,9 @@ impl Request<'_> {
         match *self {
             Request::Address { action, index, address } => encode::encode_address(action, index, address, header),
             Request::Route { action, route, oif_index } => encode::encode_route(action, route, oif_index, header),
-            Request::GetRoute { destination, fib_match } => encode::encode_get_route(destination, fib_match, header),
+            Request::GetRoute { destination, oif, fib_match } => {
+                encode::encode_get_route(destination, oif, fib_match, header)
+            }
             Request::GetLink { index } => link::encode_get_link(index, header),
             Request::SetLink { index, mtu, flags, change } => link::encode_set_link(index, mtu, flags, change, header),
         }

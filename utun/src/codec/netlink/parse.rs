@@ -244,5 +244,20 @@ pub(crate) fn parse_route(payload: &[u8]) -> Result<RouteEntry, ParseError> {
     };
     let destination = IpNet::new(dst, rtm.rtm_dst_len)
         .map_err(|_| ParseError::new(Context::RouteMessage, Problem::PrefixLength { len: rtm.rtm_dst_len, max }))?;
-    Ok(RouteEntry { destination: Some(destination), gateway, interface_index: oif, interface: None })
+    Ok(scoped_by_interface(RouteEntry::new(Some(destination), gateway, oif, None)))
+}
+
+/// `entry` with the scope of each link-local address
+/// ([`is_scoped`](crate::net::is_scoped)) set to the route's interface: what
+/// the scope is on Linux, where the kernel keeps link-local addresses plain
+/// and a route names the interface they are on (its `RTA_OIF`).
+pub(crate) fn scoped_by_interface(entry: RouteEntry) -> RouteEntry {
+    let scope = |ip: Option<IpAddr>| {
+        (ip.is_some_and(crate::net::is_scoped) && entry.interface_index != 0).then_some(entry.interface_index)
+    };
+    RouteEntry {
+        destination_scope: scope(entry.destination.map(|d| d.addr())),
+        gateway_scope: scope(entry.gateway),
+        ..entry
+    }
 }

@@ -229,6 +229,52 @@ const struct golden_get_default golden_route_get_default = {
     .mask = { [0] = 0, [SIN_FAMILY] = AF_INET },
     .ifp = GOLDEN_SDL_EMPTY,
 };"#;
+    // ---------------------------- link-local addresses: the scope embedded
+    "scope_defs" => r#"
+/* A link-local sockaddr_in6 as route(8) builds it for fe80::<last>%utun4 (network_cmds
+ * route.tproj/route.c getaddr, __KAME__): getaddrinfo sets sin6_scope_id to the interface index,
+ * then s6_addr16[1] = htons(sin6_scope_id) and sin6_scope_id = 0. The index is utun4's, 9. */
+#define GOLDEN_SIN6_LL(scope, last) \
+    { .sin6_len = sizeof(struct sockaddr_in6), .sin6_family = AF_INET6, .sin6_scope_id = 0, \
+      .sin6_addr.__u6_addr.__u6_addr16 = { htons(0xfe80), htons(scope), [7] = htons(last) } }
+const char golden_scope_defs = 0;
+"#;
+    "route_add_v6_ll_host_if" => r#"
+/* route add -inet6 -host fe80::99%utun4 -interface utun4. */
+const struct golden_v6_if_host golden_route_add_v6_ll_host_if = {
+    .hdr = GOLDEN_HDR(RTM_ADD, RTF_UP | RTF_STATIC | RTF_HOST, RTA_DST | RTA_GATEWAY, struct golden_v6_if_host, 14),
+    .dst = GOLDEN_SIN6_LL(9, 0x99),
+    .gw = GOLDEN_SDL(9, "utun4"),
+};"#;
+    "route_add_v6_net_llgw" => r#"
+/* route add -inet6 -net 2001:db8::/32 fe80::1%utun4: the gateway's scope embedded. */
+struct golden_v6_llgw_net {
+    struct rt_msghdr hdr; struct sockaddr_in6 dst; struct sockaddr_in6 gw;
+    unsigned char mask[GOLDEN_ROUNDUP(SIN6_ADDR + 4)];
+} __attribute__((packed));
+const struct golden_v6_llgw_net golden_route_add_v6_net_llgw = {
+    .hdr = GOLDEN_HDR(RTM_ADD, RTF_UP | RTF_STATIC | RTF_GATEWAY, RTA_DST | RTA_GATEWAY | RTA_NETMASK,
+                      struct golden_v6_llgw_net, 15),
+    .dst = GOLDEN_SIN6(0x20, 0x01, 0x0d, 0xb8),
+    .gw = GOLDEN_SIN6_LL(9, 0x1),
+    .mask = { [0] = SIN6_ADDR + 4, [SIN6_FAMILY] = AF_INET6, [SIN6_ADDR ... SIN6_ADDR + 3] = 0xff },
+};"#;
+    "route_add_v6_ll_net_if" => r#"
+/* route add -inet6 -net fe80::%utun4/64 -interface utun4: the destination's scope embedded, and
+ * the mask left as it is (ff in the bytes the scope takes). */
+const struct golden_v6_if_net golden_route_add_v6_ll_net_if = {
+    .hdr = GOLDEN_HDR(RTM_ADD, RTF_UP | RTF_STATIC, RTA_DST | RTA_GATEWAY | RTA_NETMASK, struct golden_v6_if_net, 16),
+    .dst = GOLDEN_SIN6_LL(9, 0),
+    .gw = GOLDEN_SDL(9, "utun4"),
+    .mask = { [0] = SIN6_ADDR + 8, [SIN6_FAMILY] = AF_INET6, [SIN6_ADDR ... SIN6_ADDR + 7] = 0xff },
+};"#;
+    "route_get_v6_ll" => r#"
+/* route -n get -inet6 fe80::99%utun4. */
+const struct golden_get_v6 golden_route_get_v6_ll = {
+    .hdr = GOLDEN_HDR(RTM_GET, RTF_UP | RTF_GATEWAY | RTF_HOST | RTF_STATIC, RTA_DST | RTA_IFP, struct golden_get_v6, 17),
+    .dst = GOLDEN_SIN6_LL(9, 0x99),
+    .ifp = GOLDEN_SDL_EMPTY,
+};"#;
     // ------------------------------------------------ the kernel's replies
     "reply_get_v4_if" => r#"
 /* XNU's answer to route -n get 10.0.0.2 with 10.0.0.0/8 on utun4 (rtsock.c route_output, RTM_GET:
@@ -285,6 +331,35 @@ const struct golden_reply_v6_if golden_reply_get_v6_if = {
     .mask = { [0] = SIN6_ADDR + 8, [1 ... SIN6_ADDR + 7] = 0xff },
     .ifp = GOLDEN_SDL(9, "utun4"),
     .ifa = GOLDEN_SIN6(0xfd, 0x00, [15] = 0x01),
+};"#;
+    "reply_get_v6_llgw" => r#"
+/* The answer to route -n get -inet6 2001:db8::5 with 2001:db8::/32 through fe80::1%utun4: the
+ * gateway comes back as the kernel keeps it, the scope embedded and sin6_scope_id 0 (rt_msg2 copies
+ * RTAX_GATEWAY as it is: rtm_scrub touches only link-layer gateways, route.c). */
+struct golden_reply_v6_llgw {
+    struct rt_msghdr hdr; struct sockaddr_in6 dst; struct sockaddr_in6 gw;
+    unsigned char mask[GOLDEN_ROUNDUP(SIN6_ADDR + 4)]; struct sockaddr_dl ifp;
+} __attribute__((packed));
+const struct golden_reply_v6_llgw golden_reply_get_v6_llgw = {
+    .hdr = { .rtm_msglen = sizeof(struct golden_reply_v6_llgw), .rtm_version = RTM_VERSION, .rtm_type = RTM_GET,
+             .rtm_index = 9, .rtm_flags = RTF_UP | RTF_GATEWAY | RTF_STATIC | RTF_DONE,
+             .rtm_addrs = RTA_DST | RTA_GATEWAY | RTA_NETMASK | RTA_IFP, .rtm_pid = 4242, .rtm_seq = 18 },
+    .dst = GOLDEN_SIN6(0x20, 0x01, 0x0d, 0xb8),
+    .gw = GOLDEN_SIN6_LL(9, 0x1),
+    .mask = { [0] = SIN6_ADDR + 4, [1 ... SIN6_ADDR + 3] = 0xff },
+    .ifp = GOLDEN_SDL(9, "utun4"),
+};"#;
+    "reply_get_v6_ll_scope_id" => r#"
+/* A link-local destination whose scope is in sin6_scope_id rather than embedded (what
+ * route_output makes of an embedded one before the request is processed, rtsock.c): either
+ * form gives the same scope. */
+const struct golden_v6_if_host golden_reply_get_v6_ll_scope_id = {
+    .hdr = { .rtm_msglen = sizeof(struct golden_v6_if_host), .rtm_version = RTM_VERSION, .rtm_type = RTM_GET,
+             .rtm_index = 9, .rtm_flags = RTF_UP | RTF_STATIC | RTF_HOST | RTF_DONE,
+             .rtm_addrs = RTA_DST | RTA_GATEWAY, .rtm_pid = 4242, .rtm_seq = 19 },
+    .dst = { .sin6_len = sizeof(struct sockaddr_in6), .sin6_family = AF_INET6, .sin6_scope_id = 9,
+             .sin6_addr.__u6_addr.__u6_addr16 = { htons(0xfe80), [7] = htons(0x99) } },
+    .gw = GOLDEN_SDL(9, "utun4"),
 };"#;
     "reply_add_eexist" => r#"
 /* The kernel's echo of a refused RTM_ADD: the request, rtm_errno set, no RTF_DONE. */

@@ -58,7 +58,7 @@ fn a_lookup_drains_stale_messages_first() {
     let mut t = table(&k);
     busy(&k);
     assert!(k.borrow().queued(0) > QUEUE - 200, "the reader's queue is full");
-    assert_utun4_entry(&t.get(ip("10.9.1.1")).unwrap());
+    assert_utun4_entry(&t.get(ip("10.9.1.1"), 0).unwrap());
     assert_eq!(kinds(&k), [RtmKind::Get]);
 }
 
@@ -68,7 +68,7 @@ fn a_reply_dropped_by_a_full_queue_is_asked_for_again_within_a_bound() {
     let mut t = table(&k);
     // Between the drain and the request, others fill the queue again.
     k.borrow_mut().steps.push_back(Step { flood: 100, ..Step::default() });
-    assert_utun4_entry(&t.get(ip("10.9.1.1")).unwrap());
+    assert_utun4_entry(&t.get(ip("10.9.1.1"), 0).unwrap());
     assert_eq!(kinds(&k), [RtmKind::Get, RtmKind::Get]);
     let waited = k.borrow().elapsed();
     assert!(waited >= PATIENCE.wait && waited < 2 * PATIENCE.wait, "{waited:?}");
@@ -81,7 +81,7 @@ fn a_lookup_whose_reply_never_comes_times_out() {
     // Others fill the queue before every request, and keep sending.
     k.borrow_mut().flood = 100;
     k.borrow_mut().trickle = 1;
-    let err = t.get(ip("10.9.1.1")).unwrap_err();
+    let err = t.get(ip("10.9.1.1"), 0).unwrap_err();
     assert_eq!((err.kind(), err.op()), (ErrorKind::TimedOut, Op::GetRoute), "{err}");
     assert!(reason(&err).contains("dropped"), "{err}");
     assert_eq!(kinds(&k), vec![RtmKind::Get; PATIENCE.attempts as usize]);
@@ -99,7 +99,7 @@ fn another_sockets_reply_with_our_seq_is_not_taken_for_ours() {
     let k = kernel();
     let mut t = table(&k);
     k.borrow_mut().steps.push_back(Step { same_seq_elsewhere: true, ..Step::default() });
-    assert_utun4_entry(&t.get(ip("10.9.1.1")).unwrap());
+    assert_utun4_entry(&t.get(ip("10.9.1.1"), 0).unwrap());
 }
 
 #[test]
@@ -109,8 +109,8 @@ fn two_tables_of_one_process_never_use_the_same_seq() {
     let (mut a, mut b) = (table(&k), table(&k));
     for _ in 0..3 {
         // b's answer lands in a's queue too, before a asks.
-        assert_eq!(b.get(ip("1.1.1.1")).unwrap().interface_index, 4);
-        assert_utun4_entry(&a.get(ip("10.9.1.1")).unwrap());
+        assert_eq!(b.get(ip("1.1.1.1"), 0).unwrap().interface_index, 4);
+        assert_utun4_entry(&a.get(ip("10.9.1.1"), 0).unwrap());
     }
     let route = via_if("10.6.0.0/16");
     a.add(&route, IFINDEX).unwrap();
@@ -127,7 +127,7 @@ fn a_forked_child_matches_its_own_replies() {
     let k = kernel();
     let mut t = table(&k); // opened by the parent
     k.borrow_mut().fork();
-    assert_utun4_entry(&t.get(ip("10.9.1.1")).unwrap());
+    assert_utun4_entry(&t.get(ip("10.9.1.1"), 0).unwrap());
     assert_eq!(k.borrow().log[0].pid, OUR_PID + 1);
 }
 
@@ -138,7 +138,7 @@ fn eintr_is_retried_on_write_read_and_wait() {
     // A slower kernel than XNU: the answer comes after the first wait began.
     k.borrow_mut().steps.push_back(Step { late: Some(PATIENCE.wait / 2), ..Step::default() });
     k.borrow_mut().eintr = [2, 2, 2];
-    assert_utun4_entry(&t.get(ip("10.9.1.1")).unwrap());
+    assert_utun4_entry(&t.get(ip("10.9.1.1"), 0).unwrap());
     assert_eq!(k.borrow().eintr, [0, 0, 0]);
     // Interrupted writes were not sent: one request.
     assert_eq!(kinds(&k), [RtmKind::Get]);
@@ -151,11 +151,11 @@ fn eintr_is_retried_on_write_read_and_wait() {
 fn a_refusal_is_the_writes_error_and_its_echo_is_skipped_later() {
     let k = kernel();
     let mut t = table(&k);
-    let err = t.get(ip("203.0.113.1")).unwrap_err();
+    let err = t.get(ip("203.0.113.1"), 0).unwrap_err();
     assert_eq!((err.kind(), err.raw_os_error()), (ErrorKind::NotFound, Some(libc::ESRCH)), "{err}");
     // The echo with rtm_errno is queued; the next lookup is not fooled by it.
     assert!(k.borrow().queued(0) > 0);
-    assert_utun4_entry(&t.get(ip("10.9.1.1")).unwrap());
+    assert_utun4_entry(&t.get(ip("10.9.1.1"), 0).unwrap());
 }
 
 #[test]
@@ -166,23 +166,49 @@ fn a_reply_longer_than_the_buffer_is_asked_for_again_with_room() {
     // Someone else's long message first: cut short too, and skipped.
     let foreign = padded(super::kernel::answer(&(via_if("10.0.0.0/8"), 3), RtmKind::Get, OUR_PID + 50, 1), 3000);
     k.borrow_mut().steps.push_back(Step { inject: vec![foreign], ..Step::default() });
-    assert_utun4_entry(&t.get(ip("10.9.1.1")).unwrap());
+    assert_utun4_entry(&t.get(ip("10.9.1.1"), 0).unwrap());
     assert_eq!(kinds(&k), [RtmKind::Get, RtmKind::Get]);
 }
 
 #[test]
 fn delete_first_checks_the_route_still_goes_where_it_was_added() {
     let host = via_if("10.9.0.5/32");
-    let v6 = via_gw("fd09::/64", "fe80::1"); // the kernel's answer embeds the scope
+    // The kernel's answer embeds the gateway's scope.
+    let v6 = Route::via_link_local_gateway(net("fd09::/64"), "fe80::1".parse().unwrap(), utun4()).unwrap();
     let k = kernel();
     k.borrow_mut().routes.extend([(host, IFINDEX), (v6, IFINDEX)]);
     let mut t = table(&k);
     for route in [via_if("10.9.0.0/16"), via_gw("10.8.0.0/16", "10.0.0.2"), host, v6] {
-        let oif = if matches!(route.next_hop(), NextHop::Interface(_)) { IFINDEX } else { 0 };
+        let oif = route.next_hop().interface().map_or(0, |_| IFINDEX);
         t.delete(&route, oif).unwrap_or_else(|e| panic!("{route}: {e}"));
         assert!(!k.borrow().routes.iter().any(|r| r.0 == route), "{route}");
     }
     assert_eq!(kinds(&k), [RtmKind::Get, RtmKind::Delete].repeat(4));
+}
+
+#[test]
+fn link_local_routes_are_looked_up_and_deleted_on_their_own_interface() {
+    // fe80::99 out of utun4 (index 9) and out of utun5 (index 10): two routes.
+    let utun5 = InterfaceName::new("utun5").unwrap();
+    let ll = net("fe80::99/128");
+    let (on4, on5) = (Route::through_interface(ll, utun4()), Route::through_interface(ll, utun5));
+    let k = Kernel::new(Vec::new());
+    let mut t = table(&k);
+    t.add(&on4, IFINDEX).unwrap();
+    t.add(&on5, IFINDEX + 1).unwrap();
+    assert_eq!(k.borrow().routes.len(), 2, "the same destination on two links is two routes");
+    for index in [IFINDEX, IFINDEX + 1] {
+        let entry = t.get(ip("fe80::99"), index).unwrap();
+        assert_eq!((entry.interface_index, entry.destination_scope), (index, Some(index)));
+        assert_eq!(entry.destination, Some(ll), "the scope is taken out of the address");
+    }
+    t.delete(&on5, IFINDEX + 1).unwrap();
+    assert_eq!(k.borrow().routes, [(on4, IFINDEX)], "only utun5's went");
+    let err = t.get(ip("fe80::99"), IFINDEX + 1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    // A scope past a u_short if_index is refused before anything is sent.
+    let err = t.get(ip("fe80::99"), 70_000).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
 #[test]

@@ -100,10 +100,21 @@ golden_tests! {
     golden_route_add_v6_net_via_gateway: "route_add_v6_net_gw" =>
         encode(RtmKind::Add, &via_gw("fd00:2::/48", "fd00::1"), 8);
     golden_route_add_v6_host_via_interface: "route_add_v6_host_if" => encode(RtmKind::Add, &via_if("fd00::2/128"), 9);
-    golden_route_get_v4: "route_get_v4" => encode_get(net("10.0.0.2/32"), 10, PID);
-    golden_route_get_v6: "route_get_v6" => encode_get(net("fd00::2/128"), 11, PID);
+    golden_route_get_v4: "route_get_v4" => encode_get(net("10.0.0.2/32"), None, 10, PID);
+    golden_route_get_v6: "route_get_v6" => encode_get(net("fd00::2/128"), None, 11, PID);
     golden_route_get_v4_net: "route_get_v4_net" => encode(RtmKind::Get, &via_if("10.0.0.0/8"), 12);
-    golden_route_get_default: "route_get_default" => encode_get(net("0.0.0.0/0"), 13, PID);
+    golden_route_get_default: "route_get_default" => encode_get(net("0.0.0.0/0"), None, 13, PID);
+    golden_route_add_v6_link_local_host_via_interface: "route_add_v6_ll_host_if" =>
+        encode(RtmKind::Add, &via_if("fe80::99/128"), 14);
+    golden_route_add_v6_net_via_link_local_gateway: "route_add_v6_net_llgw" => encode(
+        RtmKind::Add,
+        &Route::via_link_local_gateway(net("2001:db8::/32"), "fe80::1".parse().unwrap(), utun4()).unwrap(),
+        15,
+    );
+    golden_route_add_v6_link_local_net_via_interface: "route_add_v6_ll_net_if" =>
+        encode(RtmKind::Add, &via_if("fe80::/64"), 16);
+    golden_route_get_v6_link_local: "route_get_v6_ll" =>
+        encode_get(net("fe80::99/128"), u16::try_from(IFINDEX).ok(), 17, PID);
 }
 
 #[test]

@@ -183,7 +183,12 @@ impl Kernel {
         let (pid, seq, dst) = (self.pid, req.seq, req.destination_net());
         self.log.push(Request { socket, kind, pid, seq, destination: dst });
         let dst = dst.ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-        let same = |r: &(Route, u32)| r.0.destination() == dst;
+        // A link-local destination is keyed with its scope (the embedded
+        // index `route_output` moves into sin6_scope_id): the same fe80::/64
+        // on two interfaces is two routes.
+        let scope = req.destination.and_then(|d| d.scope());
+        let on_scope = |r: &(Route, u32)| scope.is_none_or(|s| s == r.1);
+        let same = |r: &(Route, u32)| r.0.destination() == dst && on_scope(r);
         let (errno, mut out) = match kind {
             RtmKind::Add if self.routes.iter().any(same) => (libc::EEXIST, None),
             RtmKind::Add => {
@@ -192,6 +197,9 @@ impl Kernel {
                         (Route::through_interface(dst, l.name.unwrap_or(utun4())), l.index.into())
                     }
                     Some(SockAddr::Ip(gw)) => (Route::via_gateway(dst, gw).unwrap(), IFINDEX),
+                    Some(SockAddr::Scoped(gw, scope)) => {
+                        (Route::via_link_local_gateway(dst, gw, utun4()).unwrap(), scope)
+                    }
                     _ => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
                 };
                 self.routes.push(route);
@@ -206,7 +214,7 @@ impl Kernel {
                 let found = self
                     .routes
                     .iter()
-                    .filter(|r| if exact { same(r) } else { r.0.destination().contains(&dst.addr()) })
+                    .filter(|r| if exact { same(r) } else { r.0.destination().contains(&dst.addr()) && on_scope(r) })
                     .max_by_key(|r| r.0.destination().prefix_len());
                 match found {
                     Some(r) => (0, Some(answer(r, kind, pid, seq))),
@@ -249,18 +257,10 @@ impl Kernel {
 
 /// The kernel's answer about route `r` (its key, gateway, netmask, flags
 /// with `RTF_DONE`, `rtm_index`), of type `kind`, to `pid`'s request `seq`.
-/// A link-local gateway carries its interface index embedded, as XNU keeps
-/// it.
+/// Link-local addresses (a destination, a gateway) carry the interface index
+/// embedded, as XNU keeps them.
 pub(super) fn answer(r: &(Route, u32), kind: RtmKind, pid: i32, seq: i32) -> Vec<u8> {
     let (route, index) = *r;
-    let route = match route.next_hop() {
-        NextHop::Gateway(IpAddr::V6(gw)) if gw.is_unicast_link_local() => {
-            let mut s = gw.segments();
-            s[1] = u16::try_from(index).unwrap();
-            Route::via_gateway(route.destination(), IpAddr::from(s)).unwrap()
-        }
-        _ => route,
-    };
     let mut msg = encode_route(RtmKind::Add, &route, index, seq, pid).unwrap();
     let flags = parse_route_message(&msg).unwrap().flags | RTF_DONE;
     msg[offset_of!(apple::rt_msghdr, rtm_type)] = kind.rtm_type();

@@ -64,3 +64,5 @@ mod exchange;
 mod goldens;
 mod kernel;
 mod replies;
+mod robustness;
+mod scope;

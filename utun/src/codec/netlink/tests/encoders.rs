@@ -182,15 +182,7 @@ fn route_add_through_interface() {
         vec![(utun_sys::RTA_DST, vec![10, 1, 0, 0]), (utun_sys::RTA_OIF, 5u32.to_ne_bytes().to_vec())]
     );
     // Round trip: an RTM_NEWROUTE is also what the parser reads.
-    assert_eq!(
-        m.body().unwrap(),
-        Body::Route(RouteEntry {
-            destination: Some(net("10.1.0.0/16")),
-            gateway: None,
-            interface_index: 5,
-            interface: None
-        })
-    );
+    assert_eq!(m.body().unwrap(), Body::Route(RouteEntry::new(Some(net("10.1.0.0/16")), None, 5, None)));
 }
 
 #[test]
@@ -213,15 +205,7 @@ fn route_add_via_gateway_ipv6() {
             (utun_sys::RTA_PRIORITY, metric.clone())
         ]
     );
-    assert_eq!(
-        m.body().unwrap(),
-        Body::Route(RouteEntry {
-            destination: Some(net("fd00:9::/48")),
-            gateway: Some(v6("fd00::1")),
-            interface_index: 0,
-            interface: None
-        })
-    );
+    assert_eq!(m.body().unwrap(), Body::Route(RouteEntry::new(Some(net("fd00:9::/48")), Some(v6("fd00::1")), 0, None)));
     // With an interface too.
     let buf = encode::encode_route(RouteAction::Add, &r, 4, HEADER);
     let got = attrs(only_message(&buf).payload, size_of::<utun_sys::rtmsg>());
@@ -293,11 +277,40 @@ fn a_delete_names_exactly_what_the_add_did() {
 }
 
 #[test]
+fn a_link_local_gateway_is_the_gateway_on_its_interface() {
+    // ip -6 route add 2001:db8::/32 via fe80::1 dev <index 4>: RTA_GATEWAY and RTA_OIF.
+    let utun4 = crate::name::InterfaceName::new("tun4").unwrap();
+    let r = Route::via_link_local_gateway(net("2001:db8::/32"), "fe80::1".parse().unwrap(), utun4).unwrap();
+    let buf = encode::encode_route(RouteAction::Add, &r, 4, HEADER);
+    let m = only_message(&buf);
+    let rtm = parse::read_rtmsg(m.payload).unwrap();
+    assert_eq!(u32::from(rtm.rtm_scope), utun_sys::RT_SCOPE_UNIVERSE);
+    let got = attrs(m.payload, size_of::<utun_sys::rtmsg>());
+    assert_eq!(
+        got[..3],
+        [
+            (utun_sys::RTA_DST, octets(v6("2001:db8::"))),
+            (utun_sys::RTA_GATEWAY, octets(v6("fe80::1"))),
+            (utun_sys::RTA_OIF, 4u32.to_ne_bytes().to_vec())
+        ]
+    );
+    // Read back, the gateway's scope is the route's interface; a global
+    // destination has none.
+    let Body::Route(entry) = m.body().unwrap() else { panic!("not a route") };
+    assert_eq!((entry.gateway, entry.gateway_scope, entry.destination_scope), (Some(v6("fe80::1")), Some(4), None));
+    // A link-local destination out of an interface: its scope too.
+    let host = Route::through_interface(net("fe80::99/128"), utun4);
+    let buf = encode::encode_route(RouteAction::Add, &host, 4, HEADER);
+    let Body::Route(entry) = only_message(&buf).body().unwrap() else { panic!("not a route") };
+    assert_eq!((entry.destination_scope, entry.gateway_scope), (Some(4), None));
+}
+
+#[test]
 fn route_get() {
     for (addr, family, fib_match) in
         [(v4(192, 0, 2, 7), utun_sys::AF_INET, true), (v6("2001:db8::7"), utun_sys::AF_INET6, false)]
     {
-        let buf = encode::encode_get_route(addr, fib_match, HEADER);
+        let buf = encode::encode_get_route(addr, 0, fib_match, HEADER);
         let m = only_message(&buf);
         assert_eq!(u32::from(m.kind()), utun_sys::RTM_GETROUTE);
         assert_eq!(flags(&m), utun_sys::NLM_F_REQUEST);
@@ -308,6 +321,13 @@ fn route_get() {
         assert_eq!(rtm.rtm_flags, if fib_match { utun_sys::RTM_F_FIB_MATCH } else { 0 });
         assert_eq!(attrs(m.payload, size_of::<utun_sys::rtmsg>()), vec![(utun_sys::RTA_DST, octets(addr))]);
     }
+    // A link-local address is looked up on its interface: RTA_OIF.
+    let ll = v6("fe80::7");
+    let buf = encode::encode_get_route(ll, 6, true, HEADER);
+    assert_eq!(
+        attrs(only_message(&buf).payload, size_of::<utun_sys::rtmsg>()),
+        vec![(utun_sys::RTA_DST, octets(ll)), (utun_sys::RTA_OIF, 6u32.to_ne_bytes().to_vec())]
+    );
 }
 
 #[test]

@@ -50,12 +50,7 @@ fn kernel_like_reply_decodes() {
     assert_eq!((msg.header.nlmsg_seq, msg.header.nlmsg_pid), (3, 4));
     assert_eq!(
         msg.body().unwrap(),
-        Body::Route(RouteEntry {
-            destination: Some(net("10.1.2.0/24")),
-            gateway: Some(v4(10, 1, 2, 254)),
-            interface_index: 7,
-            interface: None
-        })
+        Body::Route(RouteEntry::new(Some(net("10.1.2.0/24")), Some(v4(10, 1, 2, 254)), 7, None))
     );
 }
 
@@ -115,10 +110,7 @@ fn parse_errors_say_where_and_what() {
 fn reply_enum_is_what_request_returns() {
     // The reply types are plain values (the socket test exercises them live).
     assert_eq!(Reply::Ack, Reply::Ack);
-    assert_ne!(
-        Reply::Ack,
-        Reply::Route(RouteEntry { destination: None, gateway: None, interface_index: 1, interface: None })
-    );
+    assert_ne!(Reply::Ack, Reply::Route(RouteEntry::new(None, None, 1, None)));
 }
 
 /// Every valid message the tests know: requests and replies.
@@ -137,8 +129,8 @@ fn corpus() -> Vec<Vec<u8>> {
         encode::encode_route(RouteAction::Add, &r4, 3, HEADER),
         encode::encode_route(RouteAction::Add, &g6, 3, HEADER),
         encode::encode_route(RouteAction::Delete, &d4, 0, HEADER),
-        encode::encode_get_route(v4(10, 1, 1, 1), true, HEADER),
-        encode::encode_get_route(v6("fd00::5"), false, HEADER),
+        encode::encode_get_route(v4(10, 1, 1, 1), 0, true, HEADER),
+        encode::encode_get_route(v6("fd00::5"), 0, false, HEADER),
         error_reply(0, 1, 2),
         error_reply(-libc::ESRCH, 1, 2),
         kernel_like_route_reply(1, 2),

@@ -2,12 +2,14 @@
 //! configuration calls only meet well-formed ones.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+pub use route::{NextHop, Route, RouteEntry};
+
+mod route;
 
 use crate::error::{Detail, Error, ErrorKind, Op};
-use crate::name::InterfaceName;
 
 fn invalid(op: Op, text: String) -> Error {
     Error::invalid(op, ErrorKind::InvalidInput, Detail::Text(text.into_boxed_str()))
@@ -135,122 +137,26 @@ impl fmt::Display for InterfaceAddress {
     }
 }
 
-/// Where a route sends its packets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NextHop {
-    /// Straight out of an interface, with no gateway (`route add -net ...
-    /// -interface utun4`, `ip route add ... dev tun0`).
-    Interface(InterfaceName),
-    /// Through a gateway address.
-    Gateway(IpAddr),
-}
-
-/// A route: a destination network and where to send packets for it.
-///
-/// ```
-/// use utun::{InterfaceName, IpNet, Route};
-///
-/// let utun4 = InterfaceName::new("utun4")?;
-/// let net = Route::through_interface("10.0.0.0/8".parse::<IpNet>().unwrap(), utun4);
-/// assert_eq!(net.to_string(), "10.0.0.0/8 dev utun4");
-/// let host = Route::through_interface("10.0.0.2/32".parse::<IpNet>().unwrap(), utun4);
-/// assert!(host.is_host());
-/// # Ok::<(), utun::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Route {
-    destination: IpNet,
-    next_hop: NextHop,
-}
-
-impl Route {
-    /// A route to `destination` out of `interface`. The destination's host
-    /// bits are cleared (`10.1.2.3/8` becomes `10.0.0.0/8`), as `route` does.
-    pub fn through_interface(destination: IpNet, interface: InterfaceName) -> Route {
-        Route { destination: destination.trunc(), next_hop: NextHop::Interface(interface) }
-    }
-
-    /// A route to `destination` through `gateway`, which must be of the same
-    /// family.
-    pub fn via_gateway(destination: IpNet, gateway: IpAddr) -> Result<Route, Error> {
-        if destination.addr().is_ipv4() != gateway.is_ipv4() {
-            return Err(invalid(Op::AddRoute, format!("gateway {gateway} is not of the same family as {destination}")));
-        }
-        Ok(Route { destination: destination.trunc(), next_hop: NextHop::Gateway(gateway) })
-    }
-
-    /// The default route of `destination`'s family (`0.0.0.0/0` or `::/0`)
-    /// through `next_hop`.
-    pub fn default_v4(next_hop: NextHop) -> Result<Route, Error> {
-        let dest = IpNet::V4(Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0).expect("/0 is valid"));
-        Route::with_next_hop(dest, next_hop)
-    }
-
-    /// The IPv6 default route (`::/0`) through `next_hop`.
-    pub fn default_v6(next_hop: NextHop) -> Result<Route, Error> {
-        let dest = IpNet::V6(Ipv6Net::new(Ipv6Addr::UNSPECIFIED, 0).expect("/0 is valid"));
-        Route::with_next_hop(dest, next_hop)
-    }
-
-    /// A route with either kind of next hop.
-    pub fn with_next_hop(destination: IpNet, next_hop: NextHop) -> Result<Route, Error> {
-        match next_hop {
-            NextHop::Interface(name) => Ok(Route::through_interface(destination, name)),
-            NextHop::Gateway(gw) => Route::via_gateway(destination, gw),
+/// True for an IPv6 address that means something only on one link, so
+/// that it needs an interface to name it (its scope, the zone of RFC 4007,
+/// `SocketAddrV6::scope_id`): link-local unicast (`fe80::/10`), and
+/// interface- and link-local multicast (`ff01::/16`, `ff02::/16` with any
+/// flags). These are the addresses XNU keeps with the interface index
+/// embedded (`IN6_IS_SCOPE_EMBED`, `bsd/netinet6/in6.h`).
+pub(crate) fn is_scoped(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(_) => false,
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_unicast_link_local() || (first >> 8 == 0xff && matches!(first & 0x000f, 1 | 2))
         }
     }
-
-    /// The destination network.
-    pub fn destination(&self) -> IpNet {
-        self.destination
-    }
-
-    /// Where packets go.
-    pub fn next_hop(&self) -> NextHop {
-        self.next_hop
-    }
-
-    /// A host route (/32 or /128).
-    pub fn is_host(&self) -> bool {
-        self.destination.prefix_len() == self.destination.max_prefix_len()
-    }
-
-    /// A default route (/0).
-    pub fn is_default(&self) -> bool {
-        self.destination.prefix_len() == 0
-    }
-
-    /// True for an IPv4 route.
-    pub fn is_ipv4(&self) -> bool {
-        self.destination.addr().is_ipv4()
-    }
-}
-
-impl fmt::Display for Route {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.next_hop {
-            NextHop::Interface(name) => write!(f, "{} dev {name}", self.destination),
-            NextHop::Gateway(gw) => write!(f, "{} via {gw}", self.destination),
-        }
-    }
-}
-
-/// What the kernel answered to a route lookup.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RouteEntry {
-    /// The matching route's destination, when the kernel says it.
-    pub destination: Option<IpNet>,
-    /// The gateway, for a route through one.
-    pub gateway: Option<IpAddr>,
-    /// The index of the interface packets leave by.
-    pub interface_index: u32,
-    /// That interface's name, when the kernel says it.
-    pub interface: Option<InterfaceName>,
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     #[test]
@@ -280,16 +186,5 @@ mod tests {
         assert_eq!(a("10.5.0.1", 32).with_peer("10.5.0.2".parse().unwrap()).unwrap().routed_prefix(), None);
         assert_eq!(a("fd01::1", 64).routed_prefix(), net("fd01::/64"));
         assert_eq!(a("fd01::1", 128).routed_prefix(), None);
-    }
-
-    #[test]
-    fn routes_normalise_and_check_families() {
-        let name = InterfaceName::new("utun4").unwrap();
-        let r = Route::through_interface("10.1.2.3/8".parse().unwrap(), name);
-        assert_eq!(r.destination().to_string(), "10.0.0.0/8");
-        assert!(Route::via_gateway("10.0.0.0/8".parse().unwrap(), "fd00::1".parse().unwrap()).is_err());
-        let d = Route::default_v6(NextHop::Interface(name)).unwrap();
-        assert!(d.is_default() && !d.is_ipv4());
-        assert!(Route::default_v4(NextHop::Gateway("fd00::1".parse().unwrap())).is_err());
     }
 }
