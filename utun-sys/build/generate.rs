@@ -264,8 +264,10 @@ pub fn write_manifest(
             let _ = writeln!(m, "headers\tdocs.rs snapshot (no headers)");
         }
     }
+    // The own declaration's header, and the shim define that selects it.
     for header in own {
-        let _ = writeln!(m, "own_header\t{header}");
+        let define = headers::APPLE_OWN.iter().find(|(h, _)| h == header).map_or("", |(_, d)| d);
+        let _ = writeln!(m, "own_header\t{header}\t{define}");
     }
     let path = out_dir.join(format!("{}.manifest", os.module()));
     if let Err(e) = std::fs::write(&path, m) {

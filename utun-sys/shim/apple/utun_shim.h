@@ -26,26 +26,23 @@
 #include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/sockio.h>
-#include <net/if.h>
-#include <net/if_dl.h>
-#include <net/if_types.h>
-#include <netinet/in.h>
-
-#ifndef UTUN_SHIM_PACKET_PATH
-#include <net/route.h>
-#endif
-
 #ifdef UTUN_SHIM_OWN_KERN_CONTROL
 #include "own/kern_control.h"
 #else
 #include <sys/kern_control.h>
 #endif
-
+#include <net/if.h>
+#include <net/if_dl.h>
+#include <net/if_types.h>
 #ifdef UTUN_SHIM_OWN_IF_UTUN
 #include "own/if_utun.h"
 #else
 #include <net/if_utun.h>
 #endif
+#ifndef UTUN_SHIM_PACKET_PATH
+#include <net/route.h>
+#endif
+#include <netinet/in.h>
 
 #ifdef UTUN_SHIM_OWN_SYS_DOMAIN
 #include "own/sys_domain.h"
