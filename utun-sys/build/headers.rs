@@ -44,6 +44,9 @@ impl Platform {
     /// The platform of a Rust Apple target (`CARGO_CFG_TARGET_OS`, `_ABI`).
     pub fn of(target_os: &str, target_abi: &str, arch: &str) -> Platform {
         match target_os {
+            "ios" if target_abi == "macabi" => {
+                crate::fail("utun-sys supports iOS on a device and in the simulator, not Mac Catalyst (macabi)")
+            }
             // x86_64-apple-ios is the simulator; rustc gives it the `sim` ABI too.
             "ios" if target_abi == "sim" || arch == "x86_64" => Platform::IosSimulator,
             "ios" => Platform::Ios,

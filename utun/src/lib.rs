@@ -10,6 +10,18 @@
 //! [`Tun`] (all of it in one call), [`Cleanup`] (undo), [`Error`]; with the
 //! `tokio` feature, [`AsyncDevice`].
 //!
+//! # iOS
+//!
+//! On iOS (`aarch64-apple-ios`, `aarch64-apple-ios-sim`, `x86_64-apple-ios`)
+//! only the packet path exists: [`Device`] and [`AsyncDevice`]. `Interface`,
+//! `RouteTable`, `TunBuilder`, `Tun`, `Cleanup` and `Device::interface` are
+//! absent at compile time, not present and failing: there the Network
+//! Extension (`NEPacketTunnelProvider`) creates the utun and owns its
+//! addresses, MTU and routes, which an app may not change, so code that tried
+//! is better refused by the compiler than at run time. iOS runs the macOS
+//! backend (the same XNU kernel interface), less what the private
+//! `configuration!` macro below leaves out.
+//!
 //! # How the crate is built
 //!
 //! Three layers, each in its own files (ARCHITECTURE.md in the repository
@@ -24,8 +36,8 @@
 /// MTU, flags, routes, their undo), and the code only they use: compiled on
 /// macOS and Linux, left out on iOS, where the Network Extension
 /// (`NEPacketTunnelNetworkSettings`) owns them and an app may not change them.
-/// The one iOS `cfg` of the crate: modules elsewhere wrap what they leave out
-/// on iOS in this macro rather than name the OS themselves.
+/// Modules elsewhere wrap what they leave out on iOS in this macro rather
+/// than name the OS themselves, so that what iOS lacks is decided here.
 macro_rules! configuration {
     ($($item:item)*) => {
         $(
