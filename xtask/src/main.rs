@@ -1,11 +1,12 @@
 //! Project commands for the utun workspace: `cargo xtask <command>`.
 //!
 //! * `test`: the README's test command: installs what is missing, then `ci`.
-//! * `ci`: everything CI checks (formatting, clippy for Linux and both Apple
-//!   targets, tests, verify-constants, docs.rs snapshots, workflow lint,
-//!   packaging).
-//! * `verify-constants [--target T]... [--own-declarations]`: compares every
-//!   constant, size and offset utun-sys exports with an independent C probe.
+//! * `ci`: everything CI checks (formatting, clippy for Linux, both macOS
+//!   targets and iOS, tests, verify-constants, docs.rs snapshots, workflow
+//!   lint, packaging).
+//! * `verify-constants [--target T]... [--own-declarations [--reference-sdk DIR]]`:
+//!   compares every constant, size and offset utun-sys exports with an
+//!   independent C probe.
 //! * `docs-snapshots [--check]`: refreshes (or checks) the bindings docs.rs
 //!   documents, where no SDK exists.
 //! * `lint-workflows`: actionlint over `.github/workflows/`.
