@@ -313,7 +313,8 @@ fn verify_target(root: &Path, target: &str, opts: &Options) -> Result<bool> {
     println!("\n== {target} (clang target {}) ==", manifest.clang_target);
     println!("SDK: {}", manifest.headers);
     if opts.own_declarations {
-        println!("C probe's headers: {probe_headers}");
+        let probe_target = c_args.iter().find_map(|a| a.strip_prefix("--target=")).unwrap_or("?");
+        println!("C probe: {probe_headers}, clang target {probe_target}");
     }
     println!("C compiler: {cc} ({clang_version})");
     if opts.own_declarations {
@@ -363,7 +364,15 @@ fn verify_target(root: &Path, target: &str, opts: &Options) -> Result<bool> {
              --own-declarations` on a full macOS SDK (macOS CI) proves them identical to Apple's."
         );
     }
-    Ok(failed == 0 && plan.uncovered.is_empty())
+    // A reference SDK is a full one: an own declaration it cannot prove is a failure.
+    let unprovable = opts.own_declarations && opts.reference_sdk.is_some() && !unproven_headers.is_empty();
+    if unprovable {
+        println!(
+            "FAILED: the reference SDK lacks {}, so those own declarations are unproven",
+            unproven_headers.join(", ")
+        );
+    }
+    Ok(failed == 0 && plan.uncovered.is_empty() && !unprovable)
 }
 
 /// The own headers of a build, for a report line.
@@ -374,11 +383,21 @@ fn own_list(proven: &[String], unproven: &[String]) -> String {
 /// The C probe's compiler arguments: utun-sys's, with the header arguments
 /// replaced by `header_args` when there are any (a reference SDK), and
 /// without the `dropped` own-declaration defines (whose real headers the
-/// probe compiles instead).
+/// probe compiles instead). With a reference SDK an iOS clang target becomes
+/// the macOS one of the same architecture, which that SDK is made for (the
+/// same Darwin ABI: every size, offset and value is the same, or the proof
+/// fails).
 fn probe_clang_args(manifest_args: &[String], header_args: &[String], dropped: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     let mut args = manifest_args.iter();
     while let Some(arg) = args.next() {
+        if let Some(triple) =
+            arg.strip_prefix("--target=").filter(|t| !header_args.is_empty() && t.contains("-apple-ios"))
+        {
+            let arch = triple.split('-').next().unwrap_or_default();
+            out.push(format!("--target={}", macos_clang_target(arch)));
+            continue;
+        }
         if !header_args.is_empty() && matches!(arg.as_str(), "-isystem" | "-isysroot") {
             args.next();
             continue;
@@ -393,6 +412,12 @@ fn probe_clang_args(manifest_args: &[String], header_args: &[String], dropped: &
     }
     out.extend(header_args.iter().cloned());
     out
+}
+
+/// The macOS clang target of an architecture (the minimum versions utun-sys
+/// builds macOS with).
+fn macos_clang_target(arch: &str) -> &'static str {
+    if arch == "x86_64" { "x86_64-apple-macos10.12" } else { "arm64-apple-macos11" }
 }
 
 #[cfg(test)]
@@ -429,7 +454,7 @@ mod tests {
         assert_eq!(
             out,
             [
-                "--target=arm64-apple-ios10.0",
+                "--target=arm64-apple-macos11",
                 "-I/shim",
                 "-DUTUN_SHIM_PACKET_PATH",
                 "-DUTUN_SHIM_OWN_ND6",
