@@ -122,8 +122,11 @@ pub fn apple(target: &str, what: &str, platform: Platform) -> Result<Found, NotF
     let sentinel = platform.sentinel();
     if !root.join(sentinel).is_file() {
         let summary = format!("{description} has no {sentinel}");
-        let message =
-            format!("{summary} ({} is not a darwin include directory).\n\n{}", root.display(), no_apple_headers(what));
+        let message = format!(
+            "{summary} ({} is not a darwin include directory).\n\n{}",
+            root.display(),
+            no_apple_headers(what, platform)
+        );
         return Err(NotFound { summary, message });
     }
     Ok(found(description, clang_args, &root))
@@ -139,7 +142,7 @@ fn fallback(target: &str, what: &str, platform: Platform) -> Result<Found, NotFo
         summary.push_str(", and xcrun found no SDK");
     }
     let Some(dir) = env::var(FALLBACK).filter(|_| !configured).map(PathBuf::from) else {
-        return Err(NotFound { summary, message: no_apple_headers(what) });
+        return Err(NotFound { summary, message: no_apple_headers(what, platform) });
     };
     // Rerun when `cargo xtask test` makes the link (a missing path would rerun
     // the build script on every build, so watch its parent until then).
@@ -153,7 +156,7 @@ fn fallback(target: &str, what: &str, platform: Platform) -> Result<Found, NotFo
             message: format!(
                 "{}\n\n{FALLBACK} (which the utun workspace's .cargo/config.toml sets) names {}, where\n\
                  `cargo xtask test` links ziglang's darwin headers; there are none there yet.",
-                no_apple_headers(what),
+                no_apple_headers(what, platform),
                 dir.display()
             ),
         });
@@ -191,9 +194,18 @@ fn sdk_args(sdk: PathBuf, how: &str) -> (String, Vec<String>, PathBuf) {
     (format!("SDK at {} ({how})", sdk.display()), args, sdk.join("usr/include"))
 }
 
-fn no_apple_headers(what: &str) -> String {
+fn no_apple_headers(what: &str, platform: Platform) -> String {
+    let ios = if platform.is_ios() {
+        format!(
+            "- for iOS on a Mac: install Xcode (the command line tools have no iOS SDK), so that\n\
+             \x20 `xcrun --sdk {} --show-sdk-path` finds it, or set SDKROOT to that SDK;\n",
+            platform.sdk()
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "No Apple headers were found for {what}. Do one of these:\n\
+        "No Apple headers were found for {what}. Do one of these:\n{ios}\
          - on a Mac: install the Xcode command line tools (`xcode-select --install`), or set\n\
            SDKROOT to an SDK (`export SDKROOT=$(xcrun --sdk macosx --show-sdk-path)`);\n\
          - elsewhere: set SDKROOT to a copy of MacOSX.sdk, or set UTUN_SYS_DARWIN_INCLUDE to the\n\
