@@ -8,7 +8,12 @@ use crate::headers::{self, Found};
 /// Which set of bindings.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Os {
+    /// macOS: the whole Apple surface.
     Apple,
+    /// iOS: the same `apple` module, packet path only: no routing socket
+    /// (the Network Extension owns routes there, and the iPhoneOS SDK has no
+    /// net/route.h).
+    Ios,
     Linux,
 }
 
@@ -16,14 +21,19 @@ impl Os {
     /// The module (and file) name: `utun_sys::apple`, `utun_sys::linux`.
     pub fn module(self) -> &'static str {
         match self {
-            Os::Apple => "apple",
+            Os::Apple | Os::Ios => "apple",
             Os::Linux => "linux",
         }
     }
 
+    /// Whether these are Apple bindings (macOS or iOS).
+    pub fn is_apple(self) -> bool {
+        self != Os::Linux
+    }
+
     fn shim(self) -> &'static str {
         match self {
-            Os::Apple => "apple/utun_shim.h",
+            Os::Apple | Os::Ios => "apple/utun_shim.h",
             Os::Linux => "linux/utun_shim.h",
         }
     }
@@ -75,11 +85,13 @@ impl Os {
             "IP6_RT_PRIO_USER",
             "IPV6_MIN_MTU",
         ];
-        let own = match self {
-            Os::Apple => APPLE,
-            Os::Linux => LINUX,
+        let own: Vec<&'static str> = match self {
+            Os::Apple => APPLE.to_vec(),
+            // The routing socket's messages, flags and address slots are net/route.h's.
+            Os::Ios => APPLE.iter().copied().filter(|v| !v.starts_with("RT")).collect(),
+            Os::Linux => LINUX.to_vec(),
         };
-        [COMMON, own].concat()
+        [COMMON, &own].concat()
     }
 
     /// Types kept as sized, aligned blobs: Linux's `ifreq` union holds an
@@ -87,7 +99,7 @@ impl Os {
     /// members would drag a dozen HDLC structs into the public surface.
     fn opaque(self) -> &'static [&'static str] {
         match self {
-            Os::Apple => &[],
+            Os::Apple | Os::Ios => &[],
             Os::Linux => &["if_settings"],
         }
     }
@@ -96,7 +108,7 @@ impl Os {
     /// opaque type's members when it allowlists recursively).
     fn blocked(self) -> &'static [&'static str] {
         match self {
-            Os::Apple => &[],
+            Os::Apple | Os::Ios => &[],
             Os::Linux => &[
                 "if_settings__bindgen_ty_1",
                 "sync_serial_settings",
@@ -112,9 +124,11 @@ impl Os {
     }
 
     /// Structures utun builds or parses (their field types come along).
-    fn types(self) -> &'static [&'static str] {
+    fn types(self) -> Vec<&'static str> {
         match self {
-            Os::Apple => &[
+            // net/route.h's messages are left out on iOS.
+            Os::Ios => Os::Apple.types().into_iter().filter(|t| !t.starts_with("rt_")).collect(),
+            Os::Apple => vec![
                 "ctl_info",
                 "sockaddr_ctl",
                 "sockaddr_sys",
@@ -132,7 +146,7 @@ impl Os {
                 "in_addr",
                 "in6_addr",
             ],
-            Os::Linux => &[
+            Os::Linux => vec![
                 // Constants that are members of named enums (IFF_* in linux/if.h;
                 // RTA_*, RT_SCOPE_*, RT_TABLE_* in linux/rtnetlink.h).
                 "net_device_flags",
@@ -174,7 +188,10 @@ pub fn clang_args(os: Os, clang_target: &str, found: &Found, shim_dir: &Path) ->
     let mut args = vec![format!("--target={clang_target}")];
     args.extend(found.clang_args.iter().cloned());
     args.push(format!("-I{}", shim_dir.display()));
-    if os == Os::Apple {
+    if os == Os::Ios {
+        args.push("-DUTUN_SHIM_PACKET_PATH".into());
+    }
+    if os.is_apple() {
         for (header, define) in headers::APPLE_OWN {
             if found.own_declarations.iter().any(|h| h == header) {
                 args.push(format!("-D{define}"));
@@ -238,6 +255,7 @@ pub fn write_manifest(
     match found {
         Some(found) => {
             let _ = writeln!(m, "headers\t{}", found.description);
+            let _ = writeln!(m, "include_root\t{}", found.include_root.display());
             for arg in clang_args(os, clang_target, found, shim_dir) {
                 let _ = writeln!(m, "clang_arg\t{arg}");
             }
@@ -246,8 +264,10 @@ pub fn write_manifest(
             let _ = writeln!(m, "headers\tdocs.rs snapshot (no headers)");
         }
     }
+    // The own declaration's header, and the shim define that selects it.
     for header in own {
-        let _ = writeln!(m, "own_header\t{header}");
+        let define = headers::APPLE_OWN.iter().find(|(h, _)| h == header).map_or("", |(_, d)| d);
+        let _ = writeln!(m, "own_header\t{header}\t{define}");
     }
     let path = out_dir.join(format!("{}.manifest", os.module()));
     if let Err(e) = std::fs::write(&path, m) {

@@ -26,6 +26,9 @@ fn main() {
     let target = env::required("TARGET");
     let target_os = env::required("CARGO_CFG_TARGET_OS");
     let target_arch = env::required("CARGO_CFG_TARGET_ARCH");
+    let target_abi = std::env::var("CARGO_CFG_TARGET_ABI").unwrap_or_default();
+    let platform = headers::Platform::of(&target_os, &target_abi, &target_arch);
+    let target_apple = matches!(target_os.as_str(), "macos" | "ios");
     let manifest_dir = PathBuf::from(env::required("CARGO_MANIFEST_DIR"));
     let shim_dir = manifest_dir.join("shim");
     println!("cargo:rerun-if-changed=build");
@@ -41,13 +44,18 @@ fn main() {
     };
 
     let docs_rs = env::var("DOCS_RS").is_some();
+    // Whether `utun_sys::apple` is generated (macOS, iOS, or apple-layouts).
+    let mut apple_module = false;
     let mut jobs = Vec::new();
     match target_os.as_str() {
-        "macos" => jobs.push((generate::Os::Apple, headers::apple_clang_target(&target_arch))),
+        "macos" => jobs.push((generate::Os::Apple, headers::apple_clang_target(&target_arch, platform))),
+        // iOS: the packet path only (see generate::Os::Ios).
+        "ios" => jobs.push((generate::Os::Ios, headers::apple_clang_target(&target_arch, platform))),
         "linux" => {
             jobs.push((generate::Os::Linux, target.clone()));
             if env::var("CARGO_FEATURE_APPLE_LAYOUTS").is_some() {
-                jobs.push((generate::Os::Apple, headers::apple_clang_target(&target_arch)));
+                let platform = headers::Platform::MacOs;
+                jobs.push((generate::Os::Apple, headers::apple_clang_target(&target_arch, platform)));
             }
         }
         // lib.rs stops the build with a clear compile_error! for any other OS.
@@ -57,14 +65,22 @@ fn main() {
     // Why there is no `apple` module, when there is none.
     let mut apple_missing =
         (target_os != "macos").then(|| format!("utun-sys was built for {target} without its apple-layouts feature"));
+    if platform.is_ios() {
+        // `apple` exists on iOS, but without the routing socket: dependents
+        // that build macOS routing messages (the `apple_layouts` metadata)
+        // must not count on it.
+        apple_missing =
+            Some(format!("utun-sys's bindings for {target} (iOS) have the packet path only, no routing socket"));
+    }
     for (os, clang_target) in jobs {
         let out = out_dir.join(format!("{}.rs", os.module()));
         let found = match os {
-            generate::Os::Apple if target_os == "macos" => headers::apple(&target, &target).map_err(|e| e.message),
-            generate::Os::Apple => {
+            _ if target_apple => headers::apple(&target, &target, platform).map_err(|e| e.message),
+            generate::Os::Apple | generate::Os::Ios => {
                 let found = headers::apple(
                     &target,
                     &format!("the Apple bindings that the apple-layouts feature adds to {target} ({clang_target})"),
+                    headers::Platform::MacOs,
                 );
                 match found {
                     Err(why) if !apple_required => {
@@ -94,7 +110,7 @@ fn main() {
                 // target of the same architecture.)
                 let snapshot_target = match os {
                     generate::Os::Apple => format!("{target_arch}-apple-darwin"),
-                    generate::Os::Linux => target.clone(),
+                    generate::Os::Ios | generate::Os::Linux => target.clone(),
                 };
                 let snapshot = manifest_dir.join("generated").join(format!("{snapshot_target}.rs"));
                 println!("cargo:warning=utun-sys: DOCS_RS set and {why}; documenting {}", snapshot.display());
@@ -104,6 +120,7 @@ fn main() {
                 if os == generate::Os::Apple {
                     apple_missing = None;
                 }
+                apple_module |= os.is_apple();
                 continue;
             }
             Err(why) => fail(&why),
@@ -112,13 +129,14 @@ fn main() {
         if os == generate::Os::Apple {
             apple_missing = None;
         }
+        apple_module |= os.is_apple();
     }
 
+    if apple_module {
+        println!("cargo::rustc-cfg=utun_sys_apple");
+    }
     match apple_missing {
-        None => {
-            println!("cargo::rustc-cfg=utun_sys_apple");
-            println!("cargo::metadata=apple_layouts=1");
-        }
+        None => println!("cargo::metadata=apple_layouts=1"),
         Some(why) => {
             println!("cargo::metadata=apple_layouts=0");
             println!("cargo::metadata=apple_layouts_missing={why}");

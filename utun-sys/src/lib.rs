@@ -6,6 +6,13 @@
 //!   `sys/sys_domain.h`, `net/if_utun.h`, `sys/sockio.h`, `net/if.h`,
 //!   `net/if_dl.h`, `net/if_types.h`, `net/route.h`, `netinet/in.h` and
 //!   `netinet6/in6_var.h`.
+//! * On iOS (`aarch64-apple-ios`, `aarch64-apple-ios-sim`, `x86_64-apple-ios`)
+//!   `apple` is the packet path only: the same kernel control, socket option
+//!   and interface ioctl items, without `net/route.h`'s routing messages (the
+//!   Network Extension owns routes there). The iPhoneOS SDK leaves out
+//!   `sys/kern_control.h`, `net/if_utun.h` and a few others; utun-sys's own
+//!   declarations (`shim/apple/own/`) stand in for them, each proven equal
+//!   to the macOS SDK's by `cargo xtask verify-constants --own-declarations`.
 //! * On Linux targets, `linux` comes from the kernel's UAPI headers
 //!   (`linux/if_tun.h`, `linux/if_ether.h`, `linux/if.h`, `linux/sockios.h`, `linux/ipv6.h`,
 //!   `linux/ipv6_route.h`, `linux/if_link.h`,
@@ -33,7 +40,7 @@
 
 /// Bindings generated from Apple's headers (present on Apple targets, and on
 /// other targets with the `apple-layouts` feature, for testing code that
-/// builds macOS kernel messages).
+/// builds macOS kernel messages). On iOS, the packet path only.
 ///
 /// With `apple-layouts` on a non-Apple target and
 /// `UTUN_SYS_REQUIRE_APPLE_LAYOUTS=0`, the build goes on without this module
@@ -71,10 +78,10 @@ pub mod linux {
     include!(concat!(env!("OUT_DIR"), "/linux.rs"));
 }
 
-#[cfg(target_os = "macos")]
+#[cfg(any(target_os = "macos", target_os = "ios"))]
 pub use apple::*;
 #[cfg(target_os = "linux")]
 pub use linux::*;
 
-#[cfg(not(any(target_os = "macos", target_os = "linux")))]
-compile_error!("utun-sys supports macOS (utun) and Linux (tun) targets only");
+#[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "linux")))]
+compile_error!("utun-sys supports macOS and iOS (utun) and Linux (tun) targets only");

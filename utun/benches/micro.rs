@@ -15,7 +15,6 @@ use criterion::{Criterion, criterion_main};
 // `utun::__bench` module (feature `bench-internals`, which this benchmark
 // requires): the code the library runs, called as it is.
 use utun::__bench;
-use utun::{InterfaceName, IpNet, Route};
 
 /// A well-formed IPv4 packet of `len` bytes (as far as the checks look).
 fn v4(len: usize) -> Vec<u8> {
@@ -49,6 +48,7 @@ fn packet_checks(c: &mut Criterion) {
 
 #[cfg(target_os = "linux")]
 fn route_messages(c: &mut Criterion) {
+    use utun::{InterfaceName, IpNet, Route};
     let tun0 = InterfaceName::new("tun0").expect("a valid name");
     let v4_net: IpNet = "10.9.0.0/16".parse().expect("a network");
     let v6_net: IpNet = "fd09::/64".parse().expect("a network");
@@ -83,6 +83,7 @@ fn route_messages(_: &mut Criterion) {}
 /// Apple layouts).
 #[cfg(any(target_os = "macos", utun_apple_layouts))]
 fn pf_route_messages(c: &mut Criterion) {
+    use utun::{InterfaceName, IpNet, Route};
     let utun4 = InterfaceName::new("utun4").expect("a valid name");
     let v4_net: IpNet = "10.0.0.0/8".parse().expect("a network");
     let v6_net: IpNet = "fd09::/64".parse().expect("a network");

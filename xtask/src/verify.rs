@@ -21,12 +21,21 @@ pub struct Options {
     /// Build utun-sys with its own declarations for every header it can
     /// replace and compare them with the real SDK's headers.
     pub own_declarations: bool,
+    /// With `own_declarations`: the SDK whose real headers the C probe
+    /// compiles (`--reference-sdk`, e.g. the macOS SDK for an iOS target,
+    /// whose own SDK lacks them); by default the headers utun-sys was built with.
+    pub reference_sdk: Option<PathBuf>,
     /// Perturb this item's values on the Rust side (to prove mismatches fail).
     pub inject: Option<String>,
 }
 
 /// The Apple targets checked when no `--target` is given.
 pub const DEFAULT_TARGETS: &[&str] = &["aarch64-apple-darwin", "x86_64-apple-darwin"];
+
+/// The iOS targets: the packet path's bindings. Only `aarch64-apple-ios` has a
+/// standard library here (rustup could not download the two simulator ones on
+/// this workplace's machines); macOS CI checks all three.
+pub const IOS_TARGETS: &[&str] = &["aarch64-apple-ios"];
 
 /// A compared value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,9 +89,11 @@ impl Verdict {
 }
 
 /// Compares one check's two values.
+/// `own_mode`: `--own-declarations`, where a check whose C side compiled the
+/// real header ([`Check::proven`]) proves the own declaration.
 pub fn compare(check: &Check, sdk: Option<&Value>, ours: Option<&Value>, own_mode: bool) -> Verdict {
     match (sdk, ours) {
-        (Some(a), Some(b)) if a == b => match (check.own, own_mode) {
+        (Some(a), Some(b)) if a == b => match (check.own, own_mode && check.proven) {
             (false, _) => Verdict::Ok,
             (true, false) => Verdict::OkOwn,
             (true, true) => Verdict::OwnProven,
@@ -128,8 +139,11 @@ fn build_sys(root: &Path, target: &str, own: bool) -> Result<Built> {
         target,
     ]);
     if own {
-        // A separate target dir, so that switching modes does not rebuild the main one.
-        cmd.args(["--target-dir", "target/verify-own-declarations"]).env("UTUN_SYS_OWN_DECLARATIONS", "1");
+        // The same target dir: switching modes reruns only utun-sys's build
+        // script and recompiles the crate (seconds), where a target dir of its
+        // own would compile bindgen and libclang's bindings again (minutes, in
+        // every fresh CI clone).
+        cmd.env("UTUN_SYS_OWN_DECLARATIONS", "1");
     } else {
         cmd.env_remove("UTUN_SYS_OWN_DECLARATIONS");
     }
@@ -167,6 +181,8 @@ struct Manifest {
     clang_target: String,
     shim: String,
     headers: String,
+    /// The include directory of those headers (`<sdk>/usr/include`).
+    include_root: String,
     clang_args: Vec<String>,
     own_headers: Vec<String>,
 }
@@ -180,6 +196,7 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
             "clang_target" => m.clang_target = value.into(),
             "shim" => m.shim = value.into(),
             "headers" => m.headers = value.into(),
+            "include_root" => m.include_root = value.into(),
             "clang_arg" => m.clang_args.push(value.into()),
             "own_header" => m.own_headers.push(value.into()),
             _ => {}
@@ -196,12 +213,14 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
 }
 
 fn verify_target(root: &Path, target: &str, opts: &Options) -> Result<bool> {
-    let module = if target.contains("-apple-darwin") {
+    let module = if target.contains("-apple-darwin") || target.contains("-apple-ios") {
         "apple"
     } else if target.contains("-linux-") {
         "linux"
     } else {
-        bail!("verify-constants knows Apple (*-apple-darwin) and Linux (*-linux-*) targets, not {target}");
+        bail!(
+            "verify-constants knows Apple (*-apple-darwin, *-apple-ios*) and Linux (*-linux-*) targets, not {target}"
+        );
     };
     if !(target.starts_with("x86_64") || target.starts_with("aarch64")) {
         bail!("verify-constants reads values as little-endian: x86_64 and aarch64 targets only, not {target}");
@@ -212,16 +231,36 @@ fn verify_target(root: &Path, target: &str, opts: &Options) -> Result<bool> {
     let items = bindings::parse(&source)?;
 
     let shim_dir = Path::new(&manifest.shim).parent().context("shim path")?.to_path_buf();
-    let mut own_names = BTreeSet::new();
-    for header in &manifest.own_headers {
-        let file = Path::new(header).file_name().context("own header name")?;
-        let text = std::fs::read_to_string(shim_dir.join("own").join(file))?;
-        own_names.extend(probe::declared_names(&text));
-    }
     if opts.own_declarations && manifest.own_headers.is_empty() {
         bail!("--own-declarations: utun-sys used no own declarations for {target}");
     }
-    let plan = probe::plan(&items, &own_names);
+    // The headers the C probe compiles: those utun-sys used, or in
+    // --own-declarations mode the reference SDK's. There an own declaration is
+    // proven where the reference has the real header: the probe compiles it
+    // instead (its UTUN_SHIM_OWN_ define left out).
+    let (header_args, reference_root) = match (&opts.reference_sdk, opts.own_declarations) {
+        (Some(sdk), true) => (vec!["-isysroot".to_string(), sdk.display().to_string()], sdk.join("usr/include")),
+        _ => (Vec::new(), PathBuf::from(&manifest.include_root)),
+    };
+    let mut own_names = BTreeSet::new();
+    let mut proven_names = BTreeSet::new();
+    let (mut proven_headers, mut unproven_headers) = (Vec::new(), Vec::new());
+    let mut dropped_defines = Vec::new();
+    for entry in &manifest.own_headers {
+        let (header, define) = entry.split_once('\t').unwrap_or((entry, ""));
+        let file = Path::new(header).file_name().context("own header name")?;
+        let text = std::fs::read_to_string(shim_dir.join("own").join(file))?;
+        let names = probe::declared_names(&text);
+        if opts.own_declarations && !define.is_empty() && reference_root.join(header).is_file() {
+            proven_names.extend(names.iter().cloned());
+            proven_headers.push(header.to_string());
+            dropped_defines.push(format!("-D{define}"));
+        } else {
+            unproven_headers.push(header.to_string());
+        }
+        own_names.extend(names);
+    }
+    let plan = probe::plan(&items, &own_names, &proven_names);
 
     let work = root.join("target/verify-constants").join(if opts.own_declarations {
         format!("{target}-own")
@@ -238,17 +277,13 @@ fn verify_target(root: &Path, target: &str, opts: &Options) -> Result<bool> {
     // mode the SDK's real headers instead of utun-sys's own declarations.
     let cc = std::env::var("UTUN_PROBE_CC").unwrap_or_else(|_| "clang".into());
     let c_obj = work.join("probe_c.o");
-    let c_args: Vec<&String> =
-        manifest.clang_args.iter().filter(|a| !(opts.own_declarations && a.starts_with("-DUTUN_SHIM_OWN_"))).collect();
+    let c_args = probe_clang_args(&manifest.clang_args, &header_args, &dropped_defines);
+    let probe_headers = match (&opts.reference_sdk, opts.own_declarations) {
+        (Some(sdk), true) => format!("the reference SDK at {}", sdk.display()),
+        _ => manifest.headers.clone(),
+    };
     run(Command::new(&cc).args(&c_args).args(["-c", "-O0", "-w", "-x", "c"]).arg(&c_path).arg("-o").arg(&c_obj))
-        .with_context(|| {
-            format!(
-                "compiling the C probe with {cc} for {} ({}){}",
-                manifest.clang_target,
-                manifest.headers,
-                if opts.own_declarations { "; --own-declarations needs a full SDK that has every header" } else { "" }
-            )
-        })?;
+        .with_context(|| format!("compiling the C probe with {cc} for {} ({probe_headers})", manifest.clang_target))?;
 
     // The Rust probe, against the utun-sys rlib just built.
     let rs_obj = work.join("probe_rs.o");
@@ -277,14 +312,26 @@ fn verify_target(root: &Path, target: &str, opts: &Options) -> Result<bool> {
         .unwrap_or_default();
     println!("\n== {target} (clang target {}) ==", manifest.clang_target);
     println!("SDK: {}", manifest.headers);
+    if opts.own_declarations {
+        let probe_target = c_args.iter().find_map(|a| a.strip_prefix("--target=")).unwrap_or("?");
+        println!("C probe: {probe_headers}, clang target {probe_target}");
+    }
     println!("C compiler: {cc} ({clang_version})");
-    if !manifest.own_headers.is_empty() {
-        let how = if opts.own_declarations {
-            "utun-sys built with its own declarations for them, compared with the SDK's real headers"
-        } else {
-            "absent from this SDK; utun-sys's own declarations stand in (verdict ok*)"
-        };
-        println!("Own declarations: {} ({how})", manifest.own_headers.join(", "));
+    if opts.own_declarations {
+        println!(
+            "Own declarations: utun-sys built with its own declarations for {}; proven against the real headers: \
+             {}",
+            own_list(&proven_headers, &unproven_headers),
+            if proven_headers.is_empty() { "none".into() } else { proven_headers.join(", ") }
+        );
+        if !unproven_headers.is_empty() {
+            println!("Not provable with these headers (they lack them; verdict ok*): {}", unproven_headers.join(", "));
+        }
+    } else if !manifest.own_headers.is_empty() {
+        println!(
+            "Own declarations: {} (absent from this SDK; utun-sys's own declarations stand in, verdict ok*)",
+            own_list(&proven_headers, &unproven_headers)
+        );
     }
     let width = plan.checks.iter().map(|c| c.label.len()).max().unwrap_or(10).max(10);
     println!("{:<width$}  {:<20}  {:<28}  {:<28}  verdict", "name", "target", "SDK value", "utun-sys value");
@@ -317,7 +364,60 @@ fn verify_target(root: &Path, target: &str, opts: &Options) -> Result<bool> {
              --own-declarations` on a full macOS SDK (macOS CI) proves them identical to Apple's."
         );
     }
-    Ok(failed == 0 && plan.uncovered.is_empty())
+    // A reference SDK is a full one: an own declaration it cannot prove is a failure.
+    let unprovable = opts.own_declarations && opts.reference_sdk.is_some() && !unproven_headers.is_empty();
+    if unprovable {
+        println!(
+            "FAILED: the reference SDK lacks {}, so those own declarations are unproven",
+            unproven_headers.join(", ")
+        );
+    }
+    Ok(failed == 0 && plan.uncovered.is_empty() && !unprovable)
+}
+
+/// The own headers of a build, for a report line.
+fn own_list(proven: &[String], unproven: &[String]) -> String {
+    [proven, unproven].concat().join(", ")
+}
+
+/// The C probe's compiler arguments: utun-sys's, with the header arguments
+/// replaced by `header_args` when there are any (a reference SDK), and
+/// without the `dropped` own-declaration defines (whose real headers the
+/// probe compiles instead). With a reference SDK an iOS clang target becomes
+/// the macOS one of the same architecture, which that SDK is made for (the
+/// same Darwin ABI: every size, offset and value is the same, or the proof
+/// fails).
+fn probe_clang_args(manifest_args: &[String], header_args: &[String], dropped: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut args = manifest_args.iter();
+    while let Some(arg) = args.next() {
+        if let Some(triple) =
+            arg.strip_prefix("--target=").filter(|t| !header_args.is_empty() && t.contains("-apple-ios"))
+        {
+            let arch = triple.split('-').next().unwrap_or_default();
+            out.push(format!("--target={}", macos_clang_target(arch)));
+            continue;
+        }
+        if !header_args.is_empty() && matches!(arg.as_str(), "-isystem" | "-isysroot") {
+            args.next();
+            continue;
+        }
+        if !header_args.is_empty() && arg == "-nostdlibinc" {
+            continue;
+        }
+        if dropped.contains(arg) {
+            continue;
+        }
+        out.push(arg.clone());
+    }
+    out.extend(header_args.iter().cloned());
+    out
+}
+
+/// The macOS clang target of an architecture (the minimum versions utun-sys
+/// builds macOS with).
+fn macos_clang_target(arch: &str) -> &'static str {
+    if arch == "x86_64" { "x86_64-apple-macos10.12" } else { "arm64-apple-macos11" }
 }
 
 #[cfg(test)]
@@ -325,7 +425,53 @@ mod tests {
     use super::*;
 
     fn check(own: bool) -> Check {
-        Check { label: "X".into(), item: "X".into(), c_expr: "X".into(), rust_expr: "X".into(), bytes: false, own }
+        Check {
+            label: "X".into(),
+            item: "X".into(),
+            c_expr: "X".into(),
+            rust_expr: "X".into(),
+            bytes: false,
+            own,
+            proven: own,
+        }
+    }
+
+    #[test]
+    fn a_reference_sdk_replaces_the_headers_and_proven_defines_go() {
+        let args: Vec<String> = [
+            "--target=arm64-apple-ios10.0",
+            "-isysroot",
+            "/sdk/iPhoneOS.sdk",
+            "-I/shim",
+            "-DUTUN_SHIM_PACKET_PATH",
+            "-DUTUN_SHIM_OWN_KERN_CONTROL",
+            "-DUTUN_SHIM_OWN_ND6",
+        ]
+        .map(String::from)
+        .to_vec();
+        let reference = ["-isysroot".to_string(), "/sdk/MacOSX.sdk".to_string()];
+        let out = probe_clang_args(&args, &reference, &["-DUTUN_SHIM_OWN_KERN_CONTROL".to_string()]);
+        assert_eq!(
+            out,
+            [
+                "--target=arm64-apple-macos11",
+                "-I/shim",
+                "-DUTUN_SHIM_PACKET_PATH",
+                "-DUTUN_SHIM_OWN_ND6",
+                "-isysroot",
+                "/sdk/MacOSX.sdk"
+            ]
+        );
+        // Without a reference the headers stay.
+        assert_eq!(probe_clang_args(&args, &[], &[]), args);
+    }
+
+    #[test]
+    fn an_own_declaration_is_proven_only_against_its_real_header() {
+        let mut c = check(true);
+        let v = Value::Int(3);
+        c.proven = false;
+        assert_eq!(compare(&c, Some(&v), Some(&v), true), Verdict::OkOwn);
     }
 
     #[test]

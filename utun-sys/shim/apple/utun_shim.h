@@ -9,10 +9,15 @@
  *
  * A few headers are missing from some header sets (the darwin headers that
  * PyPI's ziglang ships lack sys/sys_domain.h, netinet6/in6_var.h,
- * netinet6/nd6.h and netinet6/scope6_var.h). build.rs then defines
+ * netinet6/nd6.h and netinet6/scope6_var.h; the iPhoneOS SDK lacks
+ * sys/kern_control.h and net/if_utun.h too). build.rs then defines
  * UTUN_SHIM_OWN_<HEADER> and the declarations in own/ stand in for them.
  * `cargo xtask verify-constants --own-declarations` on a full SDK proves those
  * declarations identical to Apple's.
+ *
+ * For iOS build.rs defines UTUN_SHIM_PACKET_PATH: there the Network Extension
+ * owns the interface's routes, so the routing socket (net/route.h, which the
+ * iPhoneOS SDK does not ship) is left out.
  */
 #ifndef UTUN_SHIM_APPLE_H
 #define UTUN_SHIM_APPLE_H
@@ -21,12 +26,22 @@
 #include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/sockio.h>
+#ifdef UTUN_SHIM_OWN_KERN_CONTROL
+#include "own/kern_control.h"
+#else
 #include <sys/kern_control.h>
+#endif
 #include <net/if.h>
 #include <net/if_dl.h>
 #include <net/if_types.h>
+#ifdef UTUN_SHIM_OWN_IF_UTUN
+#include "own/if_utun.h"
+#else
 #include <net/if_utun.h>
+#endif
+#ifndef UTUN_SHIM_PACKET_PATH
 #include <net/route.h>
+#endif
 #include <netinet/in.h>
 
 #ifdef UTUN_SHIM_OWN_SYS_DOMAIN

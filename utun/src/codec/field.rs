@@ -45,25 +45,29 @@ pub(crate) fn get<T: NeBytes>(buf: &[u8], offset: usize) -> Option<T> {
     T::read_from(buf.get(offset..)?)
 }
 
-/// Writes the listed integer fields of `$value` (a `$ty`) at their offsets
-/// in `$out` (see [`put`]).
-macro_rules! put_fields {
-    ($out:expr, $value:expr, $ty:ty, [$($f:ident),* $(,)?]) => {{
-        $( $crate::codec::field::put($out, ::core::mem::offset_of!($ty, $f), $value.$f); )*
-    }};
-}
-pub(crate) use put_fields;
+// The struct-at-a-time helpers: only the routing and netlink messages use
+// them, none of which iOS builds.
+configuration! {
+    /// Writes the listed integer fields of `$value` (a `$ty`) at their offsets
+    /// in `$out` (see [`put`]).
+    macro_rules! put_fields {
+        ($out:expr, $value:expr, $ty:ty, [$($f:ident),* $(,)?]) => {{
+            $( $crate::codec::field::put($out, ::core::mem::offset_of!($ty, $f), $value.$f); )*
+        }};
+    }
+    pub(crate) use put_fields;
 
-/// Reads the listed integer fields of a `$ty` (the rest `Default`) from
-/// `$bytes`; returns `None` from the enclosing function when it is short.
-macro_rules! get_fields {
-    ($bytes:expr, $ty:ty, [$($f:ident),* $(,)?]) => {{
-        let mut v = <$ty>::default();
-        $( v.$f = $crate::codec::field::get($bytes, ::core::mem::offset_of!($ty, $f))?; )*
-        v
-    }};
+    /// Reads the listed integer fields of a `$ty` (the rest `Default`) from
+    /// `$bytes`; returns `None` from the enclosing function when it is short.
+    macro_rules! get_fields {
+        ($bytes:expr, $ty:ty, [$($f:ident),* $(,)?]) => {{
+            let mut v = <$ty>::default();
+            $( v.$f = $crate::codec::field::get($bytes, ::core::mem::offset_of!($ty, $f))?; )*
+            v
+        }};
+    }
+    pub(crate) use get_fields;
 }
-pub(crate) use get_fields;
 
 /// A `u32` header constant as a `u8` field (families, message types),
 /// checked at compile time where used in a `const`.
@@ -92,23 +96,25 @@ mod tests {
         assert_eq!(get::<u8>(&buf, usize::MAX), None);
     }
 
-    #[derive(Default)]
-    #[repr(C)]
-    struct Pair {
-        a: u8,
-        b: u32,
-    }
+    configuration! {
+        #[derive(Default)]
+        #[repr(C)]
+        struct Pair {
+            a: u8,
+            b: u32,
+        }
 
-    fn read_pair(bytes: &[u8]) -> Option<Pair> {
-        Some(get_fields!(bytes, Pair, [a, b]))
-    }
+        fn read_pair(bytes: &[u8]) -> Option<Pair> {
+            Some(get_fields!(bytes, Pair, [a, b]))
+        }
 
-    #[test]
-    fn struct_fields_round_trip_at_their_offsets() {
-        let mut buf = [0u8; size_of::<Pair>()];
-        put_fields!(&mut buf, Pair { a: 7, b: 9 }, Pair, [a, b]);
-        let back = read_pair(&buf).expect("fits");
-        assert_eq!((back.a, back.b), (7, 9));
-        assert!(read_pair(&buf[..buf.len() - 1]).is_none());
+        #[test]
+        fn struct_fields_round_trip_at_their_offsets() {
+            let mut buf = [0u8; size_of::<Pair>()];
+            put_fields!(&mut buf, Pair { a: 7, b: 9 }, Pair, [a, b]);
+            let back = read_pair(&buf).expect("fits");
+            assert_eq!((back.a, back.b), (7, 9));
+            assert!(read_pair(&buf[..buf.len() - 1]).is_none());
+        }
     }
 }

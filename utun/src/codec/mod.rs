@@ -21,9 +21,11 @@ use crate::error::{Detail, Error, ErrorKind, Op};
 
 pub(crate) mod field;
 
-// Built for macOS, and on other hosts for the tests and the micro-benchmarks,
-// where most of it is unused outside the tests (hence the allow there).
-#[cfg(any(target_os = "macos", all(utun_apple_layouts, any(test, feature = "bench-internals"))))]
+// Built for macOS and iOS (there without the routing messages, and with
+// the address requests unused, hence the allow), and on other hosts for the
+// tests and the micro-benchmarks, where most of it is unused outside the
+// tests (hence the allow there too).
+#[cfg(any(target_os = "macos", target_os = "ios", all(utun_apple_layouts, any(test, feature = "bench-internals"))))]
 #[cfg_attr(all(not(target_os = "macos"), not(test)), allow(dead_code))]
 pub(crate) mod bsd;
 #[cfg(target_os = "linux")]
@@ -31,7 +33,7 @@ pub(crate) mod netlink;
 
 /// Where the macOS formats cannot be built (no darwin headers on this host:
 /// see `utun/build.rs`), their tests report themselves skipped, with why.
-#[cfg(all(test, not(target_os = "macos"), not(utun_apple_layouts)))]
+#[cfg(all(test, not(any(target_os = "macos", target_os = "ios")), not(utun_apple_layouts)))]
 mod bsd_skipped {
     #[test]
     #[ignore = "needs darwin headers for the Apple layouts: run `cargo xtask test`, which installs them"]

@@ -1,11 +1,14 @@
 //! The macOS backend: utun kernel-control sockets ([`device`]), interface
 //! ioctls on `AF_INET`/`AF_INET6` datagram sockets ([`ifconfig`]), and the
 //! `PF_ROUTE` routing socket ([`route`]). The Linux backend has the same
-//! files with the same functions.
+//! files with the same functions. iOS builds this backend too, with
+//! [`device`] only (see `configuration!` in lib.rs).
 
 pub(crate) mod device;
-pub(crate) mod ifconfig;
-pub(crate) mod route;
+configuration! {
+    pub(crate) mod ifconfig;
+    pub(crate) mod route;
+}
 
 use std::ffi::c_int;
 use std::io;

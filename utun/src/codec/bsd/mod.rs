@@ -29,14 +29,18 @@ pub(crate) const fn len_u8(len: usize) -> u8 {
 }
 
 pub(crate) mod datagram;
-pub(crate) mod encode;
-pub(crate) mod exchange;
-pub(crate) mod parse;
 pub(crate) mod request;
-pub(crate) mod route;
 pub(crate) mod sockaddr;
+// The routing socket's messages (and the tests, which compare them with C):
+// not on iOS, whose bindings have no net/route.h.
+configuration! {
+    pub(crate) mod encode;
+    pub(crate) mod exchange;
+    pub(crate) mod parse;
+    pub(crate) mod route;
 
-#[cfg(test)]
-mod golden;
-#[cfg(test)]
-mod tests;
+    #[cfg(test)]
+    mod golden;
+    #[cfg(test)]
+    mod tests;
+}
