@@ -5,7 +5,6 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
 use crate::error::{Detail, Error, ErrorKind, Op};
-use crate::interface::Interface;
 use crate::name::InterfaceName;
 
 use crate::backend::device as imp;
@@ -98,8 +97,9 @@ impl Device {
     }
 
     /// The interface, for configuration (addresses, MTU, up/down).
-    pub fn interface(&self) -> Interface {
-        Interface::from_parts(self.name, self.index)
+    #[cfg(not(target_os = "ios"))]
+    pub fn interface(&self) -> crate::Interface {
+        crate::Interface::from_parts(self.name, self.index)
     }
 
     /// Writes one IPv4 or IPv6 packet; returns its length. The IP version
@@ -153,14 +153,14 @@ impl Device {
     /// macOS: how many packets the kernel queues for this device before it
     /// drops (`UTUN_OPT_MAX_PENDING_PACKETS`; the kernel's default is small).
     /// Raise it for bursty traffic. 0 is refused (`InvalidInput`).
-    #[cfg(target_os = "macos")]
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
     pub fn set_max_pending_packets(&self, packets: u32) -> Result<(), Error> {
         imp::set_max_pending_packets(self.fd.as_fd(), packets)
             .map_err(|e| Error::os(Op::SetDeviceOption, e).on(self.name).about("UTUN_OPT_MAX_PENDING_PACKETS"))
     }
 
     /// macOS: the current `UTUN_OPT_MAX_PENDING_PACKETS`.
-    #[cfg(target_os = "macos")]
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
     pub fn max_pending_packets(&self) -> Result<u32, Error> {
         imp::max_pending_packets(self.fd.as_fd())
             .map_err(|e| Error::os(Op::QueryDevice, e).on(self.name).about("UTUN_OPT_MAX_PENDING_PACKETS"))

@@ -230,16 +230,19 @@ pub struct RouteEntry {
     pub gateway_scope: Option<u32>,
 }
 
-impl RouteEntry {
-    /// An entry with no scopes (the backends fill them in for link-local
-    /// addresses).
-    pub(crate) fn new(
-        destination: Option<IpNet>,
-        gateway: Option<IpAddr>,
-        interface_index: u32,
-        interface: Option<InterfaceName>,
-    ) -> RouteEntry {
-        RouteEntry { destination, gateway, interface_index, interface, destination_scope: None, gateway_scope: None }
+// Made by the routing code only, which iOS leaves out.
+configuration! {
+    impl RouteEntry {
+        /// An entry with no scopes (the backends fill them in for link-local
+        /// addresses).
+        pub(crate) fn new(
+            destination: Option<IpNet>,
+            gateway: Option<IpAddr>,
+            interface_index: u32,
+            interface: Option<InterfaceName>,
+        ) -> RouteEntry {
+            RouteEntry { destination, gateway, interface_index, interface, destination_scope: None, gateway_scope: None }
+        }
     }
 }
 
