@@ -56,7 +56,7 @@ impl Os {
             "AF_NETLINK",
             "PF_NETLINK",
             "NETLINK_ROUTE",
-            "IFF_(TUN|TAP|NO_PI|ONE_QUEUE|MULTI_QUEUE|TUN_EXCL)",
+            "IFF_(TUN|TAP|NO_PI|ONE_QUEUE|MULTI_QUEUE|TUN_EXCL|VNET_HDR|PERSIST)",
             "TUN_PKT_STRIP",
             "ETH_P_(IP|IPV6)",
             "NLM_F_(REQUEST|MULTI|ACK|ECHO|ROOT|MATCH|DUMP|REPLACE|EXCL|CREATE|APPEND)",
