@@ -5,7 +5,9 @@
 //! ioctls and rtnetlink on Linux), with every kernel constant and layout taken
 //! from [`utun_sys`], which generates them from the OS headers.
 //!
-//! Every type is at the crate's root: [`Device`] (packets), [`Interface`]
+//! Every type is at the crate's root: [`Device`] (packets; created, adopted
+//! from a descriptor, or [`BorrowedDevice`] over one it must not close;
+//! [`send_fd`] and [`recv_fd`] hand a descriptor to another process), [`Interface`]
 //! (addresses, MTU, up/down), [`RouteTable`] (routes), [`TunBuilder`] and
 //! [`Tun`] (all of it in one call), [`Cleanup`] (undo), [`Error`]; with the
 //! `tokio` feature, [`AsyncDevice`].
@@ -28,11 +30,13 @@ mod backend;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 compile_error!("utun supports macOS (utun) and Linux (tun)");
 
+mod adopt;
 mod builder;
 mod codec;
 mod device;
 mod error;
 mod guard;
+mod handover;
 mod interface;
 mod name;
 mod net;
@@ -47,9 +51,10 @@ mod async_device;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_device::AsyncDevice;
 pub use builder::{Tun, TunBuilder};
-pub use device::Device;
+pub use device::{BorrowedDevice, Device};
 pub use error::{Error, ErrorKind, Op, Result};
 pub use guard::{Cleanup, UndoError, Undone};
+pub use handover::{recv_fd, send_fd};
 pub use interface::Interface;
 pub use name::{InterfaceName, MAX_NAME_LEN};
 pub use net::{InterfaceAddress, IpNet, Ipv4Net, Ipv6Net, NextHop, Route, RouteEntry};
