@@ -71,7 +71,9 @@ impl Os {
             "RTA_ALIGNTO",
             "IFA_(UNSPEC|ADDRESS|LOCAL|LABEL|BROADCAST|ANYCAST|CACHEINFO|FLAGS)",
             "IFA_F_(NODAD|PERMANENT|NOPREFIXROUTE|SECONDARY)",
-            "IFLA_(IFNAME|MTU)",
+            "IFLA_(IFNAME|MTU|LINKINFO)",
+            "IFLA_INFO_(KIND|DATA)",
+            "IFLA_TUN_(TYPE|PI|VNET_HDR)",
             "IP6_RT_PRIO_USER",
             "IPV6_MIN_MTU",
         ];

@@ -137,16 +137,23 @@ fn tungetiff(fd: BorrowedFd<'_>, ifr: &mut sys::ifreq) -> io::Result<()> {
 }
 
 /// Checks that `fd` is a tun device with the framing this crate speaks and
-/// returns its interface's name: `TUNGETIFF` answers for a `/dev/net/tun`
-/// descriptor attached to an interface (`tun_get_iff`: the name, and
-/// `tun_flags`: `IFF_TUN`/`IFF_TAP`, `IFF_NO_PI`, `IFF_VNET_HDR`, ...).
+/// returns its interface's name.
+///
+/// `TUNGETIFF` answers for a `/dev/net/tun` descriptor attached to an
+/// interface (`tun_get_iff`): the name, and `tun_flags` (`IFF_TUN`/`IFF_TAP`,
+/// `IFF_VNET_HDR`, ...). It does not tell `IFF_NO_PI`: `__tun_chr_ioctl`
+/// sets `IFF_NOFILTER`, the same bit (0x1000 both), in its answer whenever
+/// no socket filter is attached. So the framing is read from the
+/// interface's link (rtnetlink, `IFLA_LINKINFO`: `tun_fill_info` gives
+/// `IFLA_TUN_TYPE`, `IFLA_TUN_PI` and `IFLA_TUN_VNET_HDR`), by the index
+/// the name has in this network namespace.
 ///
 /// Refused, as [`ErrorKind::InvalidInput`] naming what the descriptor is:
 /// anything `TUNGETIFF` fails on (a socket, `/dev/null`, a file; a
 /// `/dev/net/tun` descriptor attached to no interface, `EBADFD`), a tap
-/// (`IFF_TAP`: Ethernet frames), and a tun without `IFF_NO_PI` (a 4-byte
-/// `tun_pi` before each packet) or with `IFF_VNET_HDR` (a `virtio_net_hdr`
-/// before each packet): `send` and `recv` speak plain IP packets only.
+/// (Ethernet frames), and a tun with a `tun_pi` (no `IFF_NO_PI`) or a
+/// `virtio_net_hdr` (`IFF_VNET_HDR`) before each packet: `send` and `recv`
+/// speak plain IP packets only.
 pub(crate) fn identify(fd: BorrowedFd<'_>) -> Result<InterfaceName, Error> {
     let mut ifr = sys::ifreq::default();
     if let Err(err) = tungetiff(fd, &mut ifr) {
@@ -166,14 +173,24 @@ pub(crate) fn identify(fd: BorrowedFd<'_>) -> Result<InterfaceName, Error> {
     if flags & sys::IFF_TAP != 0 || flags & sys::IFF_TUN == 0 {
         return refuse("a tap device (IFF_TAP: Ethernet frames), not a tun device (IP packets)");
     }
-    if flags & sys::IFF_NO_PI == 0 {
-        return refuse(
-            "a tun device without IFF_NO_PI (a 4-byte tun_pi header before each packet), which this crate does not speak",
-        );
-    }
     if flags & sys::IFF_VNET_HDR != 0 {
         return refuse(
             "a tun device with IFF_VNET_HDR (a virtio_net_hdr before each packet), which this crate does not speak",
+        );
+    }
+    let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::AdoptDevice, e).on(name))?;
+    let iface = crate::interface::Interface::from_parts(name, index);
+    let info = super::ifconfig::ConfigSocket::open()?.tun_info(&iface)?;
+    let Some(info) = info else {
+        let why = Detail::Static("the interface of that name in this network namespace is no tun");
+        return Err(Error::invalid(Op::AdoptDevice, ErrorKind::NotFound, why).on(name));
+    };
+    if u32::from(info.kind) != sys::IFF_TUN || info.vnet_hdr {
+        return refuse("a tun interface whose link says tap or IFF_VNET_HDR, which this crate does not speak");
+    }
+    if info.pi {
+        return refuse(
+            "a tun device without IFF_NO_PI (a 4-byte tun_pi header before each packet), which this crate does not speak",
         );
     }
     Ok(name)

@@ -79,6 +79,7 @@ fn a_kernel_like_reply_decodes_and_the_mtu_is_not_taken_for_rta_oif() {
         name: InterfaceName::new("tun0").ok(),
         mtu: Some(1400),
         flags: utun_sys::IFF_UP | utun_sys::IFF_POINTOPOINT | utun_sys::IFF_RUNNING,
+        tun: None,
     };
     assert_eq!(m.body().unwrap(), Body::Link(want));
 }
