@@ -138,12 +138,15 @@ pub struct AsyncDevice<Fd: AsFd = OwnedFd> {
     device: Device<Fd>,
 }
 
-impl<Fd: AsFd> AsyncDevice<Fd> {
+impl AsyncDevice {
     /// How many `recv`s in a row that found a packet already waiting make
     /// the device leave the reactor until it next has to wait (see
-    /// [Reactor registration](AsyncDevice#reactor-registration)).
+    /// [Reactor registration](AsyncDevice#reactor-registration)); the same
+    /// for an async device over a borrowed descriptor.
     pub const RELEASE_AFTER: u32 = reactor::RELEASE_AFTER;
+}
 
+impl<Fd: AsFd> AsyncDevice<Fd> {
     /// Puts `device` in non-blocking mode and registers it with the tokio
     /// reactor of the current runtime, which it then belongs to (see
     /// [Runtime](AsyncDevice#runtime)). On failure the device is dropped
