@@ -69,17 +69,20 @@ fn cloexec(fd: BorrowedFd<'_>) -> Result<bool> {
 fn borrowed_leaves_open() -> Result<()> {
     let tun = TunBuilder::new().address(addr("10.0.0.1", 32, Some("10.0.0.2"))?).build()?;
     let owner = tun.device();
-    let borrowed: BorrowedDevice<'_> = Device::borrow_fd(owner.as_fd())?;
-    ensure!(borrowed.name() == owner.name() && borrowed.index() == owner.index(), "{borrowed:?}");
-    ensure!(borrowed.as_raw_fd() == owner.as_raw_fd());
-    ensure!(ping_through(&borrowed)? == 3);
-    drop(borrowed);
+    {
+        let borrowed: BorrowedDevice<'_> = Device::borrow_fd(owner.as_fd())?;
+        ensure!(borrowed.name() == owner.name() && borrowed.index() == owner.index(), "{borrowed:?}");
+        ensure!(borrowed.as_raw_fd() == owner.as_raw_fd());
+        ensure!(ping_through(&borrowed)? == 3);
+    } // the borrowed device goes here
     // Still open, still the device: F_GETFD answers, the interface is there,
     // and the owner still carries packets.
     cloexec(owner.as_fd()).context("the descriptor was closed with the borrowed device")?;
     ensure!(kernel::link_exists(owner.name().as_str())?);
-    let view = BorrowedDevice::try_from(owner.as_fd())?;
-    drop(view);
+    {
+        let view = BorrowedDevice::try_from(owner.as_fd())?;
+        ensure!(view.index() == owner.index());
+    }
     cloexec(owner.as_fd())?;
     ensure!(ping_through(owner)? == 3);
     Ok(())

@@ -29,6 +29,9 @@ mod device;
 // The prefix of an address, routed into the utun until the address is removed.
 mod prefix;
 
+// Adopted, borrowed and found (scanned-for) devices, and the privsep example.
+mod adopt;
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
 }
