@@ -152,7 +152,11 @@ impl Device {
     ///   name from `UTUN_OPT_IFNAME`.
     /// * Linux: a `/dev/net/tun` descriptor attached to a tun interface
     ///   (`TUNGETIFF` gives its name and flags) with the framing this crate
-    ///   speaks: `IFF_TUN` with `IFF_NO_PI`, without `IFF_VNET_HDR`.
+    ///   speaks: `IFF_TUN` with `IFF_NO_PI`, without `IFF_VNET_HDR` (read
+    ///   from the link by rtnetlink, `IFLA_TUN_PI`: `TUNGETIFF` cannot tell
+    ///   `IFF_NO_PI`). The interface is looked up by name in the calling
+    ///   thread's network namespace; one that lives in another namespace is
+    ///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
     ///
     /// The index is the interface's (`if_nametoindex`). The descriptor is
     /// made close-on-exec, as every device's is, and is the device's from
