@@ -93,6 +93,11 @@ fn the_descriptor_scan_finds_the_utun_and_ignores_other_sockets() -> Result<()> 
     // Other sockets first, so that they have the lower numbers.
     let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
     let (_a, _b) = std::os::unix::net::UnixStream::pair()?;
+    // No utun of this process yet (the tests run one at a time and close theirs).
+    match Device::find_tunnel_fd() {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        other => anyhow::bail!("before any utun of this test: {other:?}"),
+    }
     let dev = Device::new()?;
     let found = Device::find_tunnel_fd()?;
     ensure!(found == dev.as_raw_fd(), "found descriptor {found}, the utun is {}", dev.as_raw_fd());
