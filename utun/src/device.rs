@@ -10,7 +10,6 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
 use crate::error::{Detail, Error, ErrorKind, Op};
-use crate::interface::Interface;
 use crate::name::InterfaceName;
 
 use crate::backend::device as imp;
@@ -259,8 +258,9 @@ impl<Fd: AsFd> Device<Fd> {
     }
 
     /// The interface, for configuration (addresses, MTU, up/down).
-    pub fn interface(&self) -> Interface {
-        Interface::from_parts(self.name, self.index)
+    #[cfg(not(target_os = "ios"))]
+    pub fn interface(&self) -> crate::Interface {
+        crate::Interface::from_parts(self.name, self.index)
     }
 
     /// Writes one IPv4 or IPv6 packet; returns its length. The IP version
