@@ -3,7 +3,7 @@
 //! checksum recomputed. The `ping_responder` demo, the end-to-end tests and
 //! the macOS privileged tests all answer `ping` with this code.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -77,9 +77,10 @@ pub struct Served {
     pub ignored: u64,
 }
 
-/// Answers echo requests on `dev` until `stop` is set. The device is put in
-/// non-blocking mode and polled with a short timeout, so `stop` is noticed.
-pub fn serve(dev: &Device, stop: &AtomicBool) -> utun::Result<Served> {
+/// Answers echo requests on `dev` (owned, adopted or borrowed) until `stop`
+/// is set. The device is put in non-blocking mode and polled with a short
+/// timeout, so `stop` is noticed.
+pub fn serve<Fd: AsFd>(dev: &Device<Fd>, stop: &AtomicBool) -> utun::Result<Served> {
     dev.set_nonblocking(true)?;
     let mut served = Served::default();
     let mut buf = vec![0u8; 65536];

@@ -21,6 +21,7 @@
 //! tests/tests/macos_privileged.rs   the macOS tests that need root (ignored elsewhere)
 //! tests/tests/sys_surface.rs        utun-sys's surface mirrors between its OS modules
 //! tests/examples/ping_responder/    the demo (`cargo xtask demo`)
+//! tests/examples/privsep/           root creates the device, a `nobody` child adopts it (run by the tests)
 //! tests/benches/device/             the device benchmark (`cargo xtask bench`; its report: xtask)
 //! ```
 

@@ -26,8 +26,10 @@ pub const IFF_TUN: u32 = 1;
 pub const IFF_TAP: u32 = 2;
 pub const IFF_NO_PI: u32 = 4096;
 pub const IFF_ONE_QUEUE: u32 = 8192;
+pub const IFF_VNET_HDR: u32 = 16384;
 pub const IFF_TUN_EXCL: u32 = 32768;
 pub const IFF_MULTI_QUEUE: u32 = 256;
+pub const IFF_PERSIST: u32 = 2048;
 pub const TUN_PKT_STRIP: u32 = 1;
 pub const IPV6_MIN_MTU: u32 = 1280;
 pub const IP6_RT_PRIO_USER: u32 = 1024;
@@ -490,6 +492,26 @@ pub const IFLA_TSO_MAX_SEGS: _bindgen_ty_9 = 60;
 pub const IFLA_ALLMULTI: _bindgen_ty_9 = 61;
 pub const __IFLA_MAX: _bindgen_ty_9 = 62;
 pub type _bindgen_ty_9 = ::core::ffi::c_uint;
+pub const IFLA_INFO_UNSPEC: _bindgen_ty_16 = 0;
+pub const IFLA_INFO_KIND: _bindgen_ty_16 = 1;
+pub const IFLA_INFO_DATA: _bindgen_ty_16 = 2;
+pub const IFLA_INFO_XSTATS: _bindgen_ty_16 = 3;
+pub const IFLA_INFO_SLAVE_KIND: _bindgen_ty_16 = 4;
+pub const IFLA_INFO_SLAVE_DATA: _bindgen_ty_16 = 5;
+pub const __IFLA_INFO_MAX: _bindgen_ty_16 = 6;
+pub type _bindgen_ty_16 = ::core::ffi::c_uint;
+pub const IFLA_TUN_UNSPEC: _bindgen_ty_57 = 0;
+pub const IFLA_TUN_OWNER: _bindgen_ty_57 = 1;
+pub const IFLA_TUN_GROUP: _bindgen_ty_57 = 2;
+pub const IFLA_TUN_TYPE: _bindgen_ty_57 = 3;
+pub const IFLA_TUN_PI: _bindgen_ty_57 = 4;
+pub const IFLA_TUN_VNET_HDR: _bindgen_ty_57 = 5;
+pub const IFLA_TUN_PERSIST: _bindgen_ty_57 = 6;
+pub const IFLA_TUN_MULTI_QUEUE: _bindgen_ty_57 = 7;
+pub const IFLA_TUN_NUM_QUEUES: _bindgen_ty_57 = 8;
+pub const IFLA_TUN_NUM_DISABLED_QUEUES: _bindgen_ty_57 = 9;
+pub const __IFLA_TUN_MAX: _bindgen_ty_57 = 10;
+pub type _bindgen_ty_57 = ::core::ffi::c_uint;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct ifaddrmsg {

@@ -1,6 +1,11 @@
 //! The device: a utun (macOS) or tun (Linux) interface and the descriptor that
 //! carries its packets. Closing the descriptor destroys the interface, with
 //! its addresses and routes.
+//!
+//! One type, generic over who holds the descriptor: [`Device`] owns it
+//! (`Device<OwnedFd>`, the default), [`BorrowedDevice`] borrows it
+//! (`Device<BorrowedFd<'fd>>`) and never closes it. The packet path is the
+//! same code for both.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
@@ -21,6 +26,36 @@ use crate::backend::device as imp;
 /// The descriptor is close-on-exec and owned: dropping the device closes it,
 /// which removes the interface.
 ///
+/// # Three ways to have one
+///
+/// * Create it: [`Device::new`], [`Device::with_name`] (root), or
+///   [`TunBuilder`](crate::TunBuilder) with its configuration.
+/// * Adopt a descriptor made elsewhere, such as one a privileged process
+///   handed over ([`recv_fd`](crate::recv_fd)): [`Device::from_fd`] (also
+///   `Device::try_from(OwnedFd)`) checks that it really is a utun control
+///   socket (macOS) or a tun device with plain IP framing (Linux) and reads
+///   the interface's name and index. Any other descriptor is an
+///   [`ErrorKind::InvalidInput`] error that says what it is.
+/// * Borrow one that belongs to someone else and must not be closed (the
+///   descriptor of an iOS Network Extension, of Android's `VpnService`):
+///   [`Device::borrow_fd`] makes the same checks and gives a
+///   [`BorrowedDevice`], which never closes it.
+///
+/// # Why one generic type
+///
+/// `Device<Fd>` is generic over what holds the descriptor: [`OwnedFd`]
+/// (`Device`, the default parameter) or [`BorrowedFd`] ([`BorrowedDevice`]).
+/// Both have the same `send`, `recv`, name, index and options, through the
+/// same code, and both go under an [`AsyncDevice`](crate::AsyncDevice)
+/// (feature `tokio`). Whether dropping closes the descriptor is then
+/// decided by the type, checked by the compiler (a borrowed device cannot
+/// outlive its descriptor), rather than by a flag inside one type that a
+/// borrowed descriptor could outlive. The crate makes `Device`s only with
+/// those two holders.
+///
+/// There is no `FromRawFd`: it cannot fail, so it could not check the
+/// descriptor.
+///
 /// ```no_run
 /// // Needs root.
 /// let dev = utun::Device::new()?;
@@ -31,11 +66,32 @@ use crate::backend::device as imp;
 /// # Ok::<(), utun::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct Device {
-    fd: OwnedFd,
+pub struct Device<Fd = OwnedFd> {
+    fd: Fd,
     name: InterfaceName,
     index: u32,
 }
+
+/// A device over a descriptor it borrows and never closes (see [`Device`]):
+/// made by [`Device::borrow_fd`], or by [`Device::as_borrowed`] from a
+/// device of one's own. Dropping it leaves the descriptor, and the
+/// interface, as they were.
+///
+/// ```no_run
+/// use std::os::fd::AsFd;
+///
+/// // Needs root. Here the owner is a device of our own; in an iOS Network
+/// // Extension or behind Android's VpnService, the system owns it.
+/// let owner = utun::Device::new()?;
+/// let dev = utun::Device::borrow_fd(owner.as_fd())?; // checked, as from_fd
+/// assert_eq!(dev.name(), owner.name());
+/// let mut buf = [0u8; 1500];
+/// let n = dev.recv(&mut buf)?;
+/// dev.send(&buf[..n])?;
+/// drop(dev); // the descriptor stays open
+/// # Ok::<(), utun::Error>(())
+/// ```
+pub type BorrowedDevice<'fd> = Device<BorrowedFd<'fd>>;
 
 impl Device {
     /// Creates a device with a name the kernel picks (the first free `utunN`
@@ -83,6 +139,111 @@ impl Device {
     fn create(name: Option<InterfaceName>) -> Result<Device, Error> {
         let (fd, name) = imp::create(name)?;
         let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::QueryDevice, e).on(name))?;
+        Ok(Device { fd, name, index })
+    }
+
+    /// Adopts `fd`, a device descriptor made elsewhere (handed over by a
+    /// privileged process, say: see [`recv_fd`](crate::recv_fd)), after
+    /// checking that it is one:
+    ///
+    /// * macOS: a socket connected (`getpeername`) to the utun kernel
+    ///   control, whose id `CTLIOCGINFO` gives for `UTUN_CONTROL_NAME`; the
+    ///   name from `UTUN_OPT_IFNAME`.
+    /// * Linux: a `/dev/net/tun` descriptor attached to a tun interface
+    ///   (`TUNGETIFF` gives its name and flags) with the framing this crate
+    ///   speaks: `IFF_TUN` with `IFF_NO_PI`, without `IFF_VNET_HDR` (read
+    ///   from the link by rtnetlink, `IFLA_TUN_PI`: `TUNGETIFF` cannot tell
+    ///   `IFF_NO_PI`). The interface is looked up by name in the calling
+    ///   thread's network namespace; one that lives in another namespace is
+    ///   [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    ///
+    /// The index is the interface's (`if_nametoindex`). The descriptor is
+    /// made close-on-exec, as every device's is, and is the device's from
+    /// now on: dropping the device closes it (which removes the interface,
+    /// unless another descriptor keeps it, or on Linux it is persistent).
+    ///
+    /// Anything else is an [`ErrorKind::InvalidInput`] error whose message
+    /// says what the descriptor is ("an IPv4 datagram socket, not a tun
+    /// device", "a character device (/dev/null), not ...", "a tap device",
+    /// "a tun device without IFF_NO_PI", "not an open descriptor"), and the
+    /// descriptor is closed with it: to check one without giving it up, use
+    /// [`borrow_fd`](Device::borrow_fd).
+    ///
+    /// ```no_run
+    /// use std::os::fd::OwnedFd;
+    ///
+    /// // Needs root. A descriptor made elsewhere; here, by this process.
+    /// let fd: OwnedFd = utun::Device::new()?.into();
+    /// let dev = utun::Device::from_fd(fd)?;
+    /// println!("adopted {} (index {})", dev.name(), dev.index());
+    /// # Ok::<(), utun::Error>(())
+    /// ```
+    pub fn from_fd(fd: OwnedFd) -> Result<Device, Error> {
+        let dev = Device::check(fd)?;
+        rustix::io::fcntl_setfd(&dev.fd, rustix::io::FdFlags::CLOEXEC)
+            .map_err(|e| Error::os(Op::AdoptDevice, e.into()).on(dev.name).about("FD_CLOEXEC"))?;
+        Ok(dev)
+    }
+
+    /// Borrows `fd`, a device descriptor that belongs to someone else, after
+    /// the checks [`from_fd`](Device::from_fd) makes (and with its errors).
+    /// The [`BorrowedDevice`] never closes the descriptor, and leaves its
+    /// flags alone (but for `O_NONBLOCK`, which
+    /// [`set_nonblocking`](Device::set_nonblocking) and
+    /// [`AsyncDevice::new`](crate::AsyncDevice::new) set on the open file
+    /// description the owner shares).
+    pub fn borrow_fd(fd: BorrowedFd<'_>) -> Result<BorrowedDevice<'_>, Error> {
+        Device::check(fd)
+    }
+
+    /// A borrowed device over this device's descriptor, with its name and
+    /// index (nothing is checked again).
+    pub fn as_borrowed(&self) -> BorrowedDevice<'_> {
+        Device { fd: self.fd.as_fd(), name: self.name, index: self.index }
+    }
+
+    /// macOS, iOS: the first (lowest) descriptor of this process that is a
+    /// socket connected to the utun control: the one an iOS (or macOS)
+    /// Network Extension's `NEPacketTunnelProvider` made for the tunnel, as
+    /// WireGuardKit and Firezone find it. It scans the descriptor numbers
+    /// below `getdtablesize()` (at most 65536) with `getpeername`, matching
+    /// the control's id from `CTLIOCGINFO`. None is
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
+    ///
+    /// The number is not this crate's, nor the caller's: to use it, see
+    /// [`BorrowedDevice::find_tunnel`].
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    pub fn find_tunnel_fd() -> Result<RawFd, Error> {
+        imp::find_tunnel_fd()
+    }
+}
+
+impl<'fd> Device<BorrowedFd<'fd>> {
+    /// macOS, iOS: the tunnel descriptor the system made
+    /// ([`Device::find_tunnel_fd`]), checked as
+    /// [`Device::borrow_fd`] does and borrowed: the device never closes it.
+    ///
+    /// # Safety
+    ///
+    /// The descriptor belongs to someone else (the Network Extension
+    /// framework): it must stay open, and the same descriptor, for as long as
+    /// the returned device (lifetime `'fd`, which the caller picks) is used.
+    /// Inside a packet tunnel provider that is while the tunnel runs.
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    pub unsafe fn find_tunnel() -> Result<BorrowedDevice<'fd>, Error> {
+        let raw = Device::find_tunnel_fd()?;
+        // SAFETY: the caller guarantees the descriptor stays open for 'fd.
+        let fd = unsafe { BorrowedFd::borrow_raw(raw) };
+        Device::check(fd)
+    }
+}
+
+impl<Fd: AsFd> Device<Fd> {
+    /// The checks of [`Device::from_fd`] and [`Device::borrow_fd`]: the
+    /// backend's (what the descriptor is, the interface's name), then the index.
+    fn check(fd: Fd) -> Result<Device<Fd>, Error> {
+        let name = imp::identify(fd.as_fd())?;
+        let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::AdoptDevice, e).on(name))?;
         Ok(Device { fd, name, index })
     }
 
@@ -172,15 +333,33 @@ impl Device {
     }
 }
 
-impl AsFd for Device {
+impl<Fd: AsFd> AsFd for Device<Fd> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 }
 
-impl AsRawFd for Device {
+impl<Fd: AsFd> AsRawFd for Device<Fd> {
     fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.fd.as_fd().as_raw_fd()
+    }
+}
+
+/// [`Device::from_fd`]: the descriptor is checked, and closed with the error.
+impl TryFrom<OwnedFd> for Device {
+    type Error = Error;
+
+    fn try_from(fd: OwnedFd) -> Result<Device, Error> {
+        Device::from_fd(fd)
+    }
+}
+
+/// [`Device::borrow_fd`]: the descriptor is checked, and never closed.
+impl<'fd> TryFrom<BorrowedFd<'fd>> for BorrowedDevice<'fd> {
+    type Error = Error;
+
+    fn try_from(fd: BorrowedFd<'fd>) -> Result<BorrowedDevice<'fd>, Error> {
+        Device::borrow_fd(fd)
     }
 }
 

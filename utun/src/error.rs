@@ -42,6 +42,13 @@ pub enum Op {
     DeleteRoute,
     /// Looking a route up.
     GetRoute,
+    /// Checking a descriptor handed to [`Device::from_fd`](crate::Device::from_fd)
+    /// or [`Device::borrow_fd`](crate::Device::borrow_fd), or looking for one.
+    AdoptDevice,
+    /// Sending a descriptor over a Unix socket ([`send_fd`](crate::send_fd)).
+    SendDescriptor,
+    /// Receiving a descriptor over a Unix socket ([`recv_fd`](crate::recv_fd)).
+    RecvDescriptor,
 }
 
 impl Op {
@@ -62,6 +69,9 @@ impl Op {
             Op::AddRoute => "adding a route",
             Op::DeleteRoute => "deleting a route",
             Op::GetRoute => "looking up a route",
+            Op::AdoptDevice => "adopting a device descriptor",
+            Op::SendDescriptor => "sending a descriptor",
+            Op::RecvDescriptor => "receiving a descriptor",
         }
     }
 }

@@ -5,7 +5,9 @@
 //! ioctls and rtnetlink on Linux), with every kernel constant and layout taken
 //! from [`utun_sys`], which generates them from the OS headers.
 //!
-//! Every type is at the crate's root: [`Device`] (packets), [`Interface`]
+//! Every type is at the crate's root: [`Device`] (packets; created, adopted
+//! from a descriptor, or [`BorrowedDevice`] over one it must not close;
+//! [`send_fd`] and [`recv_fd`] hand a descriptor to another process), [`Interface`]
 //! (addresses, MTU, up/down), [`RouteTable`] (routes), [`TunBuilder`] and
 //! [`Tun`] (all of it in one call), [`Cleanup`] (undo), [`Error`]; with the
 //! `tokio` feature, [`AsyncDevice`].
@@ -59,10 +61,12 @@ compile_error!("utun supports macOS and iOS (utun) and Linux (tun)");
 
 // On iOS the byte layer's address requests and parsers serve only the
 // configuration that iOS leaves out: built (their unit tests run), unused.
+mod adopt;
 #[cfg_attr(target_os = "ios", allow(dead_code))]
 mod codec;
 mod device;
 mod error;
+mod handover;
 mod name;
 mod net;
 mod packet;
@@ -80,8 +84,9 @@ mod async_device;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_device::AsyncDevice;
-pub use device::Device;
+pub use device::{BorrowedDevice, Device};
 pub use error::{Error, ErrorKind, Op, Result};
+pub use handover::{recv_fd, send_fd};
 pub use name::{InterfaceName, MAX_NAME_LEN};
 pub use net::{InterfaceAddress, IpNet, Ipv4Net, Ipv6Net, NextHop, Route, RouteEntry};
 configuration! {

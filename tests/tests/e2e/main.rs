@@ -9,6 +9,8 @@
 //! failure instead.
 
 #[cfg(target_os = "linux")]
+mod adopt;
+#[cfg(target_os = "linux")]
 mod cases;
 #[cfg(target_os = "linux")]
 mod fault;
@@ -48,9 +50,12 @@ fn main() {
     }
     // A test that has not finished by then fails, rather than hold the run:
     // the slowest take a few seconds (the flood test bounds itself at 20 s).
-    utun_tests::suite::Suite::new("e2e")
-        .time_limit(std::time::Duration::from_secs(60))
-        .main([cases::all(), prefix::all(), scoped::all(), hostile::all(), fault::all()].concat())
+    let suite = utun_tests::suite::Suite::new("e2e").time_limit(std::time::Duration::from_secs(60));
+    let mut trials =
+        suite.trials([cases::all(), prefix::all(), scoped::all(), hostile::all(), fault::all(), adopt::all()].concat());
+    // Runs the built example, which makes its own namespace.
+    trials.push(adopt::privsep_trial());
+    libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit()
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -32,6 +32,9 @@ mod prefix;
 // Link-local IPv6 in routes: the scope embedded and taken out.
 mod scoped;
 
+// Adopted, borrowed and found (scanned-for) devices, and the privsep example.
+mod adopt;
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("a literal address")
 }

@@ -14,6 +14,8 @@
 //! path change.
 
 #[cfg(target_os = "linux")]
+mod adopt;
+#[cfg(target_os = "linux")]
 mod cases;
 #[cfg(target_os = "linux")]
 mod setup;
@@ -27,7 +29,7 @@ fn main() {
     Suite::new("tokio")
         .namespace(Namespace::new().without_ipv6())
         .time_limit(Duration::from_secs(20))
-        .main(cases::all())
+        .main([cases::all(), adopt::all()].concat())
 }
 
 #[cfg(not(target_os = "linux"))]

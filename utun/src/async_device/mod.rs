@@ -4,7 +4,7 @@
 mod reactor;
 
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use tokio::io::Interest;
 use tokio::runtime::Handle;
@@ -110,29 +110,53 @@ use crate::error::{Error, Op};
 /// cooperative budget is consumed only by readiness waits); on a
 /// current-thread runtime with other work, add `tokio::task::yield_now()`
 /// to such a loop now and then.
-pub struct AsyncDevice {
+///
+/// # Adopted and borrowed devices
+///
+/// Like [`Device`], it is generic over what holds the descriptor:
+/// `AsyncDevice` (the default) over a device that owns it, created or
+/// adopted ([`Device::from_fd`]), and `AsyncDevice<BorrowedFd<'fd>>` over a
+/// [`BorrowedDevice`](crate::BorrowedDevice), which never closes it. A
+/// borrowed descriptor is registered with the reactor for as long as the
+/// async device lives, which its lifetime keeps within the owner's; note
+/// that [`new`](AsyncDevice::new) sets `O_NONBLOCK` on the open file
+/// description, which the owner shares.
+///
+/// ```no_run
+/// # async fn f(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), utun::Error> {
+/// // `fd` belongs to someone else (an iOS Network Extension, say).
+/// let dev = utun::AsyncDevice::new(utun::Device::borrow_fd(fd)?)?;
+/// let mut buf = [0u8; 1500];
+/// let n = dev.recv(&mut buf).await?;
+/// drop(dev); // deregistered; the descriptor stays open
+/// # Ok(()) }
+/// ```
+pub struct AsyncDevice<Fd: AsFd = OwnedFd> {
     // Declared before `device`, so it is dropped (deregistered) before the
     // device closes its descriptor.
     reactor: Reactor,
-    device: Device,
+    device: Device<Fd>,
 }
 
 impl AsyncDevice {
     /// How many `recv`s in a row that found a packet already waiting make
     /// the device leave the reactor until it next has to wait (see
-    /// [Reactor registration](AsyncDevice#reactor-registration)).
+    /// [Reactor registration](AsyncDevice#reactor-registration)); the same
+    /// for an async device over a borrowed descriptor.
     pub const RELEASE_AFTER: u32 = reactor::RELEASE_AFTER;
+}
 
+impl<Fd: AsFd> AsyncDevice<Fd> {
     /// Puts `device` in non-blocking mode and registers it with the tokio
     /// reactor of the current runtime, which it then belongs to (see
     /// [Runtime](AsyncDevice#runtime)). On failure the device is dropped
-    /// (closed).
+    /// (closed, if it owns its descriptor).
     ///
     /// # Panics
     ///
     /// When called outside a tokio runtime, or on a runtime built without
     /// its I/O driver (`enable_io`), as tokio's [`AsyncFd::new`](tokio::io::unix::AsyncFd::new) does.
-    pub fn new(device: Device) -> Result<AsyncDevice, Error> {
+    pub fn new(device: Device<Fd>) -> Result<AsyncDevice<Fd>, Error> {
         device.set_nonblocking(true)?;
         let reactor = Reactor::new(Handle::current());
         drop(reactor.hold(&device)?);
@@ -141,7 +165,7 @@ impl AsyncDevice {
 
     /// The device. Leave it in non-blocking mode: switched back to blocking
     /// ([`Device::set_nonblocking`]), `recv` would block the runtime's thread.
-    pub fn get_ref(&self) -> &Device {
+    pub fn get_ref(&self) -> &Device<Fd> {
         &self.device
     }
 
@@ -153,7 +177,7 @@ impl AsyncDevice {
     /// registration alive: the descriptor then stays in the reactor's set,
     /// and registering it again (another [`AsyncDevice::new`]) fails with
     /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists).
-    pub fn into_inner(self) -> Device {
+    pub fn into_inner(self) -> Device<Fd> {
         let AsyncDevice { reactor, device } = self;
         drop(reactor);
         device
@@ -198,11 +222,12 @@ impl AsyncDevice {
         &self,
         op: Op,
         interest: Interest,
-        mut io: impl FnMut(&Device) -> Result<usize, Error>,
+        mut io: impl FnMut(&Device<Fd>) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
         let held = self.reactor.hold(&self.device)?;
         loop {
-            let mut ready = held.fd().ready(interest).await.map_err(|e| reactor::wait_failed(op, &self.device, e))?;
+            let mut ready =
+                held.fd().ready(interest).await.map_err(|e| reactor::wait_failed(op, self.device.name(), e))?;
             match io(&self.device) {
                 // The readiness was stale: forget it, then wait for the next one.
                 Err(e) if e.is_would_block() => ready.clear_ready(),
@@ -230,19 +255,19 @@ impl AsyncDevice {
     }
 }
 
-impl fmt::Debug for AsyncDevice {
+impl<Fd: AsFd + fmt::Debug> fmt::Debug for AsyncDevice<Fd> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncDevice").field("device", &self.device).field("registered", &self.is_registered()).finish()
     }
 }
 
-impl AsFd for AsyncDevice {
+impl<Fd: AsFd> AsFd for AsyncDevice<Fd> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.device.as_fd()
     }
 }
 
-impl AsRawFd for AsyncDevice {
+impl<Fd: AsFd> AsRawFd for AsyncDevice<Fd> {
     fn as_raw_fd(&self) -> RawFd {
         self.device.as_raw_fd()
     }

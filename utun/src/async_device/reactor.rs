@@ -4,6 +4,8 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+
+use crate::name::InterfaceName;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -88,7 +90,7 @@ impl Reactor {
     }
 
     /// The registration for a call about to wait, made if there is none.
-    pub(super) fn hold(&self, device: &Device) -> Result<Held<'_>, Error> {
+    pub(super) fn hold<D: AsFd>(&self, device: &Device<D>) -> Result<Held<'_>, Error> {
         let mut state = self.lock();
         state.wanted = true;
         // After `wanted`, under the lock: a `found_ready` that raced this
@@ -154,11 +156,12 @@ impl Drop for Held<'_> {
 }
 
 /// Registers the device's descriptor with the reactor of `runtime`.
-fn register(device: &Device, runtime: &Handle) -> Result<AsyncFd<Fd>, Error> {
+fn register<D: AsFd>(device: &Device<D>, runtime: &Handle) -> Result<AsyncFd<Fd>, Error> {
     let fd = Fd(device.as_fd().as_raw_fd());
     let _in_runtime = runtime.enter();
     // SAFETY: the descriptor stays open and the same while the registration lives: `AsyncDevice`
-    // drops its `Reactor` and every clone before `Device` closes it (a leaked clone is never used).
+    // drops its `Reactor` and every clone before `Device` closes it (a leaked clone is never used),
+    // and a borrowed descriptor outlives the `AsyncDevice` that borrows it (its lifetime).
     let registered = unsafe { AsyncFd::register_with_interest(fd, INTEREST) };
     registered.map_err(|e| {
         let (_fd, err) = e.into_parts();
@@ -167,6 +170,6 @@ fn register(device: &Device, runtime: &Handle) -> Result<AsyncFd<Fd>, Error> {
 }
 
 /// The error of a failed readiness wait (the runtime is shutting down, say).
-pub(super) fn wait_failed(op: Op, dev: &Device, err: io::Error) -> Error {
-    Error::os(op, err).about("waiting for readiness").on(dev.name())
+pub(super) fn wait_failed(op: Op, name: InterfaceName, err: io::Error) -> Error {
+    Error::os(op, err).about("waiting for readiness").on(name)
 }

@@ -125,6 +125,82 @@ fn set_iff(
     Ok((fd, ifr))
 }
 
+/// `TUNGETIFF`: the name and flags of the interface a tun descriptor is
+/// attached to.
+fn tungetiff(fd: BorrowedFd<'_>, ifr: &mut sys::ifreq) -> io::Result<()> {
+    // SAFETY: TUNGETIFF is `_IOR('T', 210, unsigned int)` but writes a
+    // `struct ifreq` (drivers/net/tun.c, `__tun_chr_ioctl` → `tun_get_iff`),
+    // which `ifr` is. On a descriptor that is not a tun the ioctl is refused
+    // before anything is written (ENOTTY, EINVAL) or, where another driver
+    // reads the same number, writes at most an `ifreq`'s worth.
+    unsafe { crate::unix::ioctl_with(fd, sys::TUNGETIFF, ifr) }
+}
+
+/// Checks that `fd` is a tun device with the framing this crate speaks and
+/// returns its interface's name.
+///
+/// `TUNGETIFF` answers for a `/dev/net/tun` descriptor attached to an
+/// interface (`tun_get_iff`): the name, and `tun_flags` (`IFF_TUN`/`IFF_TAP`,
+/// `IFF_VNET_HDR`, ...). It does not tell `IFF_NO_PI`: `__tun_chr_ioctl`
+/// sets `IFF_NOFILTER`, the same bit (0x1000 both), in its answer whenever
+/// no socket filter is attached. So the framing is read from the
+/// interface's link (rtnetlink, `IFLA_LINKINFO`: `tun_fill_info` gives
+/// `IFLA_TUN_TYPE`, `IFLA_TUN_PI` and `IFLA_TUN_VNET_HDR`), by the index
+/// the name has in this network namespace.
+///
+/// Refused, as [`ErrorKind::InvalidInput`] naming what the descriptor is:
+/// anything `TUNGETIFF` fails on (a socket, `/dev/null`, a file; a
+/// `/dev/net/tun` descriptor attached to no interface, `EBADFD`), a tap
+/// (Ethernet frames), and a tun with a `tun_pi` (no `IFF_NO_PI`) or a
+/// `virtio_net_hdr` (`IFF_VNET_HDR`) before each packet: `send` and `recv`
+/// speak plain IP packets only.
+pub(crate) fn identify(fd: BorrowedFd<'_>) -> Result<InterfaceName, Error> {
+    let mut ifr = sys::ifreq::default();
+    if let Err(err) = tungetiff(fd, &mut ifr) {
+        if err.raw_os_error() == Some(libc::EBADFD) {
+            let why = "a /dev/net/tun descriptor attached to no interface (no TUNSETIFF, or its interface was deleted)";
+            return Err(crate::adopt::not_attached(err, why));
+        }
+        return Err(crate::adopt::not_a_device(fd, err, "a tun device"));
+    }
+    // SAFETY: reading the members of a plain-data union the kernel filled.
+    let (raw_name, raw_flags) = unsafe { (ifr.ifr_ifrn.ifrn_name, ifr.ifr_ifru.ifru_flags) };
+    let flags = u32::from(raw_flags as u16);
+    let bytes: Vec<u8> = raw_name.iter().map(|&c| c as u8).collect();
+    let name = InterfaceName::from_c_bytes(&bytes)
+        .ok_or_else(|| Error::invalid(Op::AdoptDevice, ErrorKind::MalformedReply, Detail::Static("TUNGETIFF name")))?;
+    let refuse = |why: &str| Err(crate::adopt::wrong(why.to_string()).on(name));
+    if flags & sys::IFF_TAP != 0 || flags & sys::IFF_TUN == 0 {
+        return refuse("a tap device (IFF_TAP: Ethernet frames), not a tun device (IP packets)");
+    }
+    if flags & sys::IFF_VNET_HDR != 0 {
+        return refuse(
+            "a tun device with IFF_VNET_HDR (a virtio_net_hdr before each packet), which this crate does not speak",
+        );
+    }
+    let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::AdoptDevice, e).on(name))?;
+    let iface = crate::interface::Interface::from_parts(name, index);
+    let info = super::ifconfig::ConfigSocket::open()?.tun_info(&iface)?;
+    let Some(info) = info else {
+        let why = Detail::Static("the interface of that name in this network namespace is no tun");
+        return Err(Error::invalid(Op::AdoptDevice, ErrorKind::NotFound, why).on(name));
+    };
+    if u32::from(info.kind) != sys::IFF_TUN || info.vnet_hdr {
+        return refuse("a tun interface whose link says tap or IFF_VNET_HDR, which this crate does not speak");
+    }
+    if info.pi {
+        return refuse(
+            "a tun device without IFF_NO_PI (a 4-byte tun_pi header before each packet), which this crate does not speak",
+        );
+    }
+    Ok(name)
+}
+
+/// The name of a socket family only Linux has, for saying what a descriptor is.
+pub(crate) fn family_name(family: u32) -> Option<&'static str> {
+    (family == sys::AF_NETLINK).then_some("a netlink")
+}
+
 /// Writes one IP packet: `write` as a direct system call (rustix), the
 /// `syscall` instruction inline in the caller rather than in glibc's
 /// out-of-line wrapper, whose call and return around the system call cost up

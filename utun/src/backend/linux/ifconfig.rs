@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::netlink::{NetlinkSocket, RequestError};
 use crate::codec::netlink::link::index_fits;
-use crate::codec::netlink::{AddressAction, Link, Request};
+use crate::codec::netlink::{AddressAction, Link, Request, TunInfo};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::interface::Interface;
 use crate::net::InterfaceAddress;
@@ -124,6 +124,12 @@ impl ConfigSocket {
         }
         let request = Request::SetLink { index: iface.index(), mtu: None, flags, change };
         self.netlink.expect_ack(&request).map_err(|e| e.into_error(Op::SetFlags, &"IFF flags").on(iface.name()))
+    }
+
+    /// The tun driver's framing of the interface (`IFLA_LINKINFO`), `None`
+    /// when it is no tun or tap.
+    pub(crate) fn tun_info(&mut self, iface: &Interface) -> Result<Option<TunInfo>, Error> {
+        Ok(self.identity(Op::AdoptDevice, iface)?.tun)
     }
 
     /// The link with the interface's index, when that index still carries

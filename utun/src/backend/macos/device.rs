@@ -5,7 +5,7 @@
 
 use std::ffi::{c_int, c_short, c_void};
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use utun_sys::apple as sys;
@@ -163,6 +163,82 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
     let name = InterfaceName::from_c_bytes(&raw)
         .ok_or_else(|| Error::invalid(Op::QueryDevice, ErrorKind::MalformedReply, Detail::Static("UTUN_OPT_IFNAME")))?;
     Ok((fd, name))
+}
+
+/// The control a kernel-control socket is connected to: `getpeername` on
+/// descriptor number `fd` (XNU bsd/kern/kern_control.c, `ctl_peeraddr`:
+/// a `sockaddr_ctl` with `sc_family` `AF_SYSTEM`, `ss_sysaddr`
+/// `AF_SYS_CONTROL`, the control's `sc_id` and the `sc_unit`). `None` for a
+/// socket connected to anything else. A number, not a `BorrowedFd`, so that
+/// [`find_tunnel_fd`] can ask about descriptors it does not own, and about
+/// numbers that are not open (`EBADF`).
+fn peer_control(fd: RawFd) -> io::Result<Option<sys::sockaddr_ctl>> {
+    let mut addr = sys::sockaddr_ctl::default();
+    let mut len = size_of::<sys::sockaddr_ctl>() as libc::socklen_t;
+    // SAFETY: `addr` is writable for `len` bytes, and the kernel writes at
+    // most `len` (truncating a longer address). getpeername only reads the
+    // descriptor's state, whoever owns it, and fails on a number that is not
+    // open (EBADF) or not a socket (ENOTSOCK).
+    crate::unix::cvt(unsafe { libc::getpeername(fd, (&mut addr as *mut sys::sockaddr_ctl).cast(), &mut len) })?;
+    let whole = len as usize >= size_of::<sys::sockaddr_ctl>();
+    let control = u32::from(addr.sc_family) == sys::AF_SYSTEM && u32::from(addr.ss_sysaddr) == sys::AF_SYS_CONTROL;
+    Ok((whole && control).then_some(addr))
+}
+
+/// The utun control's id (`CTLIOCGINFO` on a new `PF_SYSTEM` socket, closed after).
+fn utun_control_id() -> io::Result<u32> {
+    let probe = super::socket(sys::PF_SYSTEM as c_int, libc::SOCK_DGRAM, sys::SYSPROTO_CONTROL as c_int)?;
+    ctl_id(probe.as_fd())
+}
+
+/// Checks that `fd` is a utun control socket and returns its interface's
+/// name: connected (`getpeername`) to the control whose id `CTLIOCGINFO`
+/// gives for `UTUN_CONTROL_NAME`, then `UTUN_OPT_IFNAME`. Anything else is
+/// [`ErrorKind::InvalidInput`] naming what it is.
+pub(crate) fn identify(fd: BorrowedFd<'_>) -> Result<InterfaceName, Error> {
+    let expected = "a utun control socket";
+    let peer = match peer_control(fd.as_raw_fd()) {
+        Ok(Some(peer)) => peer,
+        Ok(None) => return Err(crate::adopt::is_not(fd, "a utun control socket (it is connected elsewhere)")),
+        Err(err) if matches!(err.raw_os_error(), Some(libc::ENOTCONN | libc::EINVAL)) => {
+            return Err(crate::adopt::not_a_device(fd, err, "a utun control socket (it is not connected)"));
+        }
+        Err(err) => return Err(crate::adopt::not_a_device(fd, err, expected)),
+    };
+    let id = utun_control_id().map_err(|e| Error::os(Op::AdoptDevice, e).about("CTLIOCGINFO"))?;
+    if peer.sc_id != id {
+        let why =
+            format!("a kernel control socket connected to control id {}, not the utun control ({id})", peer.sc_id);
+        return Err(crate::adopt::wrong(why));
+    }
+    let raw = ifname(fd).map_err(|e| Error::os(Op::AdoptDevice, e).about("UTUN_OPT_IFNAME"))?;
+    InterfaceName::from_c_bytes(&raw)
+        .ok_or_else(|| Error::invalid(Op::AdoptDevice, ErrorKind::MalformedReply, Detail::Static("UTUN_OPT_IFNAME")))
+}
+
+/// The name of a socket family only Apple's systems have, for saying what a
+/// descriptor is.
+pub(crate) fn family_name(family: u32) -> Option<&'static str> {
+    (family == sys::AF_SYSTEM).then_some("a kernel-control (PF_SYSTEM)")
+}
+
+/// The highest descriptor number [`find_tunnel_fd`] looks at, whatever
+/// `getdtablesize` says (a bound on the scan, not a kernel number).
+const SCAN_LIMIT: c_int = 1 << 16;
+
+/// The lowest descriptor of this process that is a socket connected to the
+/// utun control (as WireGuardKit and Firezone find the descriptor a Network
+/// Extension's `NEPacketTunnelProvider` made): `getpeername` on every number
+/// below `getdtablesize()` (at most [`SCAN_LIMIT`]), matched as
+/// [`identify`] does. No such descriptor is [`ErrorKind::NotFound`].
+pub(crate) fn find_tunnel_fd() -> Result<RawFd, Error> {
+    let id = utun_control_id().map_err(|e| Error::os(Op::AdoptDevice, e).about("CTLIOCGINFO"))?;
+    // SAFETY: getdtablesize takes nothing and returns a number.
+    let limit = unsafe { libc::getdtablesize() }.clamp(0, SCAN_LIMIT);
+    (0..limit).find(|&fd| peer_control(fd).is_ok_and(|peer| peer.is_some_and(|p| p.sc_id == id))).ok_or_else(|| {
+        let why = Detail::Static("no descriptor of this process is connected to the utun control");
+        Error::invalid(Op::AdoptDevice, ErrorKind::NotFound, why)
+    })
 }
 
 /// `writev` of a header and a body: one datagram, no copy; `EINTR` retried.

@@ -17,7 +17,7 @@ use utun_sys::ifinfomsg;
 
 use super::encode::Builder;
 use super::parse::{Context, ParseError, Problem, attribute_u32, attributes};
-use super::{Link, MessageHeader, k, nlmsg_align};
+use super::{Link, MessageHeader, TunInfo, k, nlmsg_align};
 use crate::codec::field::{get_fields, put_fields};
 use crate::name::InterfaceName;
 
@@ -85,7 +85,7 @@ pub(crate) fn parse_link(payload: &[u8]) -> Result<Link, ParseError> {
         .filter(|&i| i != 0)
         .ok_or(ParseError::new(Context::LinkMessage, Problem::Index(ifi.ifi_index)))?;
     let attrs = payload.get(nlmsg_align(size_of::<ifinfomsg>())..).unwrap_or_default();
-    let (mut name, mut mtu) = (None, None);
+    let (mut name, mut mtu, mut tun) = (None, None, None);
     for attr in attributes(attrs) {
         let (kind, bytes) = attr.map_err(|e| match e.context {
             Context::Attribute(kind) => ParseError::new(Context::LinkAttribute(kind), e.problem),
@@ -101,8 +101,38 @@ pub(crate) fn parse_link(payload: &[u8]) -> Result<Link, ParseError> {
                 }
             }
             k::IFLA_MTU => mtu = Some(attribute_u32(Context::LinkAttribute(kind), bytes)?),
+            k::IFLA_LINKINFO => tun = tun_info(bytes),
             _ => {}
         }
     }
-    Ok(Link { index, name, mtu, flags: ifi.ifi_flags })
+    Ok(Link { index, name, mtu, flags: ifi.ifi_flags, tun })
+}
+
+/// The tun driver's attributes in an `IFLA_LINKINFO` (`IFLA_INFO_KIND`
+/// "tun", `IFLA_INFO_DATA` with `IFLA_TUN_*` u8 values), or `None` for
+/// another driver or a malformed nest (which then tells nothing).
+fn tun_info(linkinfo: &[u8]) -> Option<TunInfo> {
+    let (mut is_tun, mut info) = (false, None);
+    for attr in attributes(linkinfo) {
+        let (kind, bytes) = attr.ok()?;
+        match kind {
+            k::IFLA_INFO_KIND => is_tun = bytes.split(|&b| b == 0).next() == Some(b"tun"),
+            k::IFLA_INFO_DATA => {
+                let mut tun = TunInfo::default();
+                for attr in attributes(bytes) {
+                    let (kind, bytes) = attr.ok()?;
+                    let value = || bytes.first().copied();
+                    match kind {
+                        k::IFLA_TUN_TYPE => tun.kind = value()?,
+                        k::IFLA_TUN_PI => tun.pi = value()? != 0,
+                        k::IFLA_TUN_VNET_HDR => tun.vnet_hdr = value()? != 0,
+                        _ => {}
+                    }
+                }
+                info = Some(tun);
+            }
+            _ => {}
+        }
+    }
+    info.filter(|_| is_tun)
 }

@@ -89,6 +89,18 @@ pub(crate) mod k {
     pub(crate) const IFLA_IFNAME: u16 = u16_of(utun_sys::IFLA_IFNAME);
     /// `IFLA_MTU` (`rta_type` after an `ifinfomsg`).
     pub(crate) const IFLA_MTU: u16 = u16_of(utun_sys::IFLA_MTU);
+    /// `IFLA_LINKINFO`: the link's driver (`IFLA_INFO_*` nested in it).
+    pub(crate) const IFLA_LINKINFO: u16 = u16_of(utun_sys::IFLA_LINKINFO);
+    /// `IFLA_INFO_KIND`: the driver's name ("tun" for tun and tap).
+    pub(crate) const IFLA_INFO_KIND: u16 = u16_of(utun_sys::IFLA_INFO_KIND);
+    /// `IFLA_INFO_DATA`: the driver's own attributes (`IFLA_TUN_*` for tun).
+    pub(crate) const IFLA_INFO_DATA: u16 = u16_of(utun_sys::IFLA_INFO_DATA);
+    /// `IFLA_TUN_TYPE` (u8: `IFF_TUN` or `IFF_TAP`).
+    pub(crate) const IFLA_TUN_TYPE: u16 = u16_of(utun_sys::IFLA_TUN_TYPE);
+    /// `IFLA_TUN_PI` (u8: 1 when packets carry a `tun_pi`, that is without `IFF_NO_PI`).
+    pub(crate) const IFLA_TUN_PI: u16 = u16_of(utun_sys::IFLA_TUN_PI);
+    /// `IFLA_TUN_VNET_HDR` (u8: 1 with `IFF_VNET_HDR`).
+    pub(crate) const IFLA_TUN_VNET_HDR: u16 = u16_of(utun_sys::IFLA_TUN_VNET_HDR);
 
     /// `AF_UNSPEC` (`ifi_family`: a link message is of no address family).
     pub(crate) const AF_UNSPEC: u8 = u8_of(utun_sys::AF_UNSPEC);
@@ -272,4 +284,18 @@ pub(crate) struct Link {
     pub(crate) mtu: Option<u32>,
     /// `ifi_flags` (`IFF_*`, `IFF_LOWER_UP` and the other high bits included).
     pub(crate) flags: u32,
+    /// The tun driver's attributes, when the link is a tun or tap
+    /// (`IFLA_LINKINFO` of kind "tun": drivers/net/tun.c, `tun_fill_info`).
+    pub(crate) tun: Option<TunInfo>,
+}
+
+/// What `tun_fill_info` says of a tun or tap interface's framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TunInfo {
+    /// `IFLA_TUN_TYPE`: `IFF_TUN` or `IFF_TAP`.
+    pub(crate) kind: u8,
+    /// `IFLA_TUN_PI`: packets carry a `struct tun_pi` (no `IFF_NO_PI`).
+    pub(crate) pi: bool,
+    /// `IFLA_TUN_VNET_HDR`: packets carry a `virtio_net_hdr`.
+    pub(crate) vnet_hdr: bool,
 }

@@ -79,6 +79,7 @@ fn a_kernel_like_reply_decodes_and_the_mtu_is_not_taken_for_rta_oif() {
         name: InterfaceName::new("tun0").ok(),
         mtu: Some(1400),
         flags: utun_sys::IFF_UP | utun_sys::IFF_POINTOPOINT | utun_sys::IFF_RUNNING,
+        tun: None,
     };
     assert_eq!(m.body().unwrap(), Body::Link(want));
 }
@@ -134,4 +135,35 @@ fn bad_link_replies_say_where_and_what() {
     assert!(matches!(err.problem, Problem::Truncated { .. }), "{err}");
     // A link without a name or MTU still decodes: the caller says what it misses.
     assert_eq!(parse_link(&link_reply(7, &[])[NLMSG_HDRLEN..]).unwrap().name, None);
+}
+
+/// Attributes laid out as the payload of a nesting attribute.
+fn nest(attributes: &[(u32, &[u8])]) -> Vec<u8> {
+    message(0, 0, 0, &[], attributes)[NLMSG_HDRLEN..].to_vec()
+}
+
+/// What `tun_fill_info` (drivers/net/tun.c) puts in `IFLA_LINKINFO`.
+fn tun_linkinfo(kind: &[u8], tun_type: u8, pi: u8, vnet_hdr: u8) -> Vec<u8> {
+    let data = nest(&[
+        (utun_sys::IFLA_TUN_TYPE, &[tun_type]),
+        (utun_sys::IFLA_TUN_PI, &[pi]),
+        (utun_sys::IFLA_TUN_VNET_HDR, &[vnet_hdr]),
+    ]);
+    nest(&[(utun_sys::IFLA_INFO_KIND, kind), (utun_sys::IFLA_INFO_DATA, &data)])
+}
+
+#[test]
+fn a_tun_links_framing_is_read_from_its_linkinfo() {
+    let tun = |linkinfo: Vec<u8>| match only_message(&link_reply(7, &[(utun_sys::IFLA_LINKINFO, &linkinfo)])).body() {
+        Ok(Body::Link(link)) => link.tun,
+        other => panic!("{other:?}"),
+    };
+    let tun_type = utun_sys::IFF_TUN as u8;
+    let plain = tun(tun_linkinfo(b"tun\0", tun_type, 0, 0)).expect("a tun");
+    assert_eq!(plain, super::super::TunInfo { kind: tun_type, pi: false, vnet_hdr: false });
+    let framed = tun(tun_linkinfo(b"tun\0", tun_type, 1, 1)).expect("a tun");
+    assert!(framed.pi && framed.vnet_hdr);
+    // Another driver's link info, or none, tells nothing of a tun.
+    assert_eq!(tun(tun_linkinfo(b"veth\0", tun_type, 0, 0)), None);
+    assert_eq!(tun(nest(&[])), None);
 }
