@@ -179,8 +179,8 @@ pub const LINUX_OPTIONAL: &[(&str, &str)] = &[
 /// `out` define: the probe is bindgen's own output (a macro the headers lack
 /// is simply not generated), so the `cfg` and the constant cannot disagree.
 pub fn probe_linux_optional(out: &Path) {
-    let text = std::fs::read_to_string(out)
-        .unwrap_or_else(|e| crate::fail(&format!("could not read {}: {e}", out.display())));
+    let text =
+        std::fs::read_to_string(out).unwrap_or_else(|e| crate::fail(&format!("could not read {}: {e}", out.display())));
     for (name, cfg) in LINUX_OPTIONAL {
         if text.contains(&format!("pub const {name}:")) {
             println!("cargo::rustc-cfg={cfg}");
