@@ -36,6 +36,8 @@ mod guard;
 mod interface;
 mod name;
 mod net;
+#[cfg(target_os = "linux")]
+mod offload;
 mod packet;
 mod routes;
 mod unix;
