@@ -66,7 +66,12 @@ impl Os {
             "AF_NETLINK",
             "PF_NETLINK",
             "NETLINK_ROUTE",
-            "IFF_(TUN|TAP|NO_PI|ONE_QUEUE|MULTI_QUEUE|TUN_EXCL|VNET_HDR|PERSIST)",
+            "IFF_(TUN|TAP|NO_PI|ONE_QUEUE|MULTI_QUEUE|TUN_EXCL|VNET_HDR|PERSIST|ATTACH_QUEUE|DETACH_QUEUE)",
+            // Offload (linux/if_tun.h, linux/virtio_net.h); USO4/USO6 and
+            // GSO_UDP_L4 only where the headers have them (Linux 6.2+).
+            "TUN_F_(CSUM|TSO4|TSO6|TSO_ECN|USO4|USO6)",
+            "VIRTIO_NET_HDR_F_(NEEDS_CSUM|DATA_VALID)",
+            "VIRTIO_NET_HDR_GSO_(NONE|TCPV4|TCPV6|UDP_L4|ECN)",
             "TUN_PKT_STRIP",
             "ETH_P_(IP|IPV6)",
             "NLM_F_(REQUEST|MULTI|ACK|ECHO|ROOT|MATCH|DUMP|REPLACE|EXCL|CREATE|APPEND)",
@@ -170,7 +175,31 @@ impl Os {
                 "rtmsg",
                 "ifaddrmsg",
                 "ifinfomsg",
+                // The header before each packet of a device opened with IFF_VNET_HDR.
+                "virtio_net_hdr",
             ],
+        }
+    }
+}
+
+/// Linux values only newer UAPI headers define (Linux 6.2 added UDP
+/// segmentation offload), and the `cfg` the crate gets when the bindings
+/// have them. `utun_sys::linux::optional` turns each into an `Option`.
+pub const LINUX_OPTIONAL: &[(&str, &str)] = &[
+    ("TUN_F_USO4", "utun_sys_tun_f_uso4"),
+    ("TUN_F_USO6", "utun_sys_tun_f_uso6"),
+    ("VIRTIO_NET_HDR_GSO_UDP_L4", "utun_sys_virtio_net_hdr_gso_udp_l4"),
+];
+
+/// Tells rustc which of [`LINUX_OPTIONAL`] the generated Linux bindings at
+/// `out` define: the probe is bindgen's own output (a macro the headers lack
+/// is simply not generated), so the `cfg` and the constant cannot disagree.
+pub fn probe_linux_optional(out: &Path) {
+    let text =
+        std::fs::read_to_string(out).unwrap_or_else(|e| crate::fail(&format!("could not read {}: {e}", out.display())));
+    for (name, cfg) in LINUX_OPTIONAL {
+        if text.contains(&format!("pub const {name}:")) {
+            println!("cargo::rustc-cfg={cfg}");
         }
     }
 }

@@ -36,6 +36,9 @@ fn main() {
     println!("cargo:rerun-if-changed=generated");
     println!("cargo:rerun-if-env-changed=LIBCLANG_PATH");
     println!("cargo::rustc-check-cfg=cfg(utun_sys_apple)");
+    for (_, cfg) in generate::LINUX_OPTIONAL {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
 
     let apple_required = match env::var(REQUIRE_APPLE).as_deref() {
         None | Some("1") => true,
@@ -116,6 +119,9 @@ fn main() {
                 println!("cargo:warning=utun-sys: DOCS_RS set and {why}; documenting {}", snapshot.display());
                 std::fs::copy(&snapshot, &out)
                     .unwrap_or_else(|e| fail(&format!("no docs.rs snapshot at {}: {e}", snapshot.display())));
+                if os == generate::Os::Linux {
+                    generate::probe_linux_optional(&out);
+                }
                 generate::write_manifest(&out_dir, os, &clang_target, None, &shim_dir, &[]);
                 if os == generate::Os::Apple {
                     apple_missing = None;
@@ -126,6 +132,9 @@ fn main() {
             Err(why) => fail(&why),
         };
         generate::write_manifest(&out_dir, os, &clang_target, Some(&found), &shim_dir, &found.own_declarations);
+        if os == generate::Os::Linux {
+            generate::probe_linux_optional(&out);
+        }
         if os == generate::Os::Apple {
             apple_missing = None;
         }

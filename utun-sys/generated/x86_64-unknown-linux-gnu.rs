@@ -29,7 +29,13 @@ pub const IFF_ONE_QUEUE: u32 = 8192;
 pub const IFF_VNET_HDR: u32 = 16384;
 pub const IFF_TUN_EXCL: u32 = 32768;
 pub const IFF_MULTI_QUEUE: u32 = 256;
+pub const IFF_ATTACH_QUEUE: u32 = 512;
+pub const IFF_DETACH_QUEUE: u32 = 1024;
 pub const IFF_PERSIST: u32 = 2048;
+pub const TUN_F_CSUM: u32 = 1;
+pub const TUN_F_TSO4: u32 = 2;
+pub const TUN_F_TSO6: u32 = 4;
+pub const TUN_F_TSO_ECN: u32 = 8;
 pub const TUN_PKT_STRIP: u32 = 1;
 pub const IPV6_MIN_MTU: u32 = 1280;
 pub const IP6_RT_PRIO_USER: u32 = 1024;
@@ -68,6 +74,12 @@ pub const RTM_F_FIB_MATCH: u32 = 8192;
 pub const RTM_F_OFFLOAD: u32 = 16384;
 pub const RTM_F_TRAP: u32 = 32768;
 pub const RTM_F_OFFLOAD_FAILED: u32 = 536870912;
+pub const VIRTIO_NET_HDR_F_NEEDS_CSUM: u32 = 1;
+pub const VIRTIO_NET_HDR_F_DATA_VALID: u32 = 2;
+pub const VIRTIO_NET_HDR_GSO_NONE: u32 = 0;
+pub const VIRTIO_NET_HDR_GSO_TCPV4: u32 = 1;
+pub const VIRTIO_NET_HDR_GSO_TCPV6: u32 = 4;
+pub const VIRTIO_NET_HDR_GSO_ECN: u32 = 128;
 pub type sa_family_t = ::core::ffi::c_ushort;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
@@ -740,9 +752,38 @@ const _: () = {
     ["Offset of field: ifinfomsg::ifi_flags"][::core::mem::offset_of!(ifinfomsg, ifi_flags) - 8usize];
     ["Offset of field: ifinfomsg::ifi_change"][::core::mem::offset_of!(ifinfomsg, ifi_change) - 12usize];
 };
+pub type __virtio16 = __u16;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct virtio_net_hdr {
+    pub flags: __u8,
+    pub gso_type: __u8,
+    pub hdr_len: __virtio16,
+    pub gso_size: __virtio16,
+    pub csum_start: __virtio16,
+    pub csum_offset: __virtio16,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of virtio_net_hdr"][::core::mem::size_of::<virtio_net_hdr>() - 10usize];
+    ["Alignment of virtio_net_hdr"][::core::mem::align_of::<virtio_net_hdr>() - 2usize];
+    ["Offset of field: virtio_net_hdr::flags"][::core::mem::offset_of!(virtio_net_hdr, flags) - 0usize];
+    ["Offset of field: virtio_net_hdr::gso_type"][::core::mem::offset_of!(virtio_net_hdr, gso_type) - 1usize];
+    ["Offset of field: virtio_net_hdr::hdr_len"][::core::mem::offset_of!(virtio_net_hdr, hdr_len) - 2usize];
+    ["Offset of field: virtio_net_hdr::gso_size"][::core::mem::offset_of!(virtio_net_hdr, gso_size) - 4usize];
+    ["Offset of field: virtio_net_hdr::csum_start"][::core::mem::offset_of!(virtio_net_hdr, csum_start) - 6usize];
+    ["Offset of field: virtio_net_hdr::csum_offset"][::core::mem::offset_of!(virtio_net_hdr, csum_offset) - 8usize];
+};
 pub const TUNSETIFF: ::core::ffi::c_ulong = 1074025674;
 pub const TUNGETIFF: ::core::ffi::c_ulong = 2147767506;
 pub const TUNSETPERSIST: ::core::ffi::c_ulong = 1074025675;
+pub const TUNGETFEATURES: ::core::ffi::c_ulong = 2147767503;
+pub const TUNSETOFFLOAD: ::core::ffi::c_ulong = 1074025680;
+pub const TUNGETVNETHDRSZ: ::core::ffi::c_ulong = 2147767511;
+pub const TUNSETVNETHDRSZ: ::core::ffi::c_ulong = 1074025688;
+pub const TUNSETQUEUE: ::core::ffi::c_ulong = 1074025689;
+pub const IPPROTO_TCP: ::core::ffi::c_uchar = 6;
+pub const IPPROTO_UDP: ::core::ffi::c_uchar = 17;
 pub const SIOCGIFFLAGS: ::core::ffi::c_ulong = 35091;
 pub const SIOCSIFFLAGS: ::core::ffi::c_ulong = 35092;
 pub const SIOCGIFMTU: ::core::ffi::c_ulong = 35105;

@@ -16,7 +16,9 @@
 //! * On Linux targets, `linux` comes from the kernel's UAPI headers
 //!   (`linux/if_tun.h`, `linux/if_ether.h`, `linux/if.h`, `linux/sockios.h`, `linux/ipv6.h`,
 //!   `linux/ipv6_route.h`, `linux/if_link.h`,
-//!   `linux/netlink.h`, `linux/rtnetlink.h`, `linux/if_addr.h`).
+//!   `linux/netlink.h`, `linux/rtnetlink.h`, `linux/if_addr.h`, `linux/virtio_net.h`
+//!   for the offload header `virtio_net_hdr`); values only newer headers have
+//!   are in `linux::optional` as `Option`s.
 //!
 //! The items of the current target's module are also re-exported at the crate
 //! root, so `utun_sys::SIOCGIFFLAGS` and `utun_sys::ifreq` name the right thing
@@ -76,6 +78,32 @@ pub mod apple {
 )]
 pub mod linux {
     include!(concat!(env!("OUT_DIR"), "/linux.rs"));
+
+    /// Offload values that only newer UAPI headers define (Linux 6.2 added
+    /// UDP segmentation offload): `Some` with the header's value when the
+    /// headers the crate was built with have it, `None` when they do not.
+    /// Nothing is typed by hand: the build script sees whether bindgen
+    /// generated the constant, and each `Some` is that constant.
+    pub mod optional {
+        /// `TUN_F_USO4` (linux/if_tun.h): the tun device may hand over UDP GSO packets over IPv4.
+        #[cfg(utun_sys_tun_f_uso4)]
+        pub const TUN_F_USO4: Option<u32> = Some(super::TUN_F_USO4);
+        /// `TUN_F_USO4` (linux/if_tun.h): absent from these headers.
+        #[cfg(not(utun_sys_tun_f_uso4))]
+        pub const TUN_F_USO4: Option<u32> = None;
+        /// `TUN_F_USO6` (linux/if_tun.h): the tun device may hand over UDP GSO packets over IPv6.
+        #[cfg(utun_sys_tun_f_uso6)]
+        pub const TUN_F_USO6: Option<u32> = Some(super::TUN_F_USO6);
+        /// `TUN_F_USO6` (linux/if_tun.h): absent from these headers.
+        #[cfg(not(utun_sys_tun_f_uso6))]
+        pub const TUN_F_USO6: Option<u32> = None;
+        /// `VIRTIO_NET_HDR_GSO_UDP_L4` (linux/virtio_net.h): the GSO type of a UDP GSO packet.
+        #[cfg(utun_sys_virtio_net_hdr_gso_udp_l4)]
+        pub const VIRTIO_NET_HDR_GSO_UDP_L4: Option<u32> = Some(super::VIRTIO_NET_HDR_GSO_UDP_L4);
+        /// `VIRTIO_NET_HDR_GSO_UDP_L4` (linux/virtio_net.h): absent from these headers.
+        #[cfg(not(utun_sys_virtio_net_hdr_gso_udp_l4))]
+        pub const VIRTIO_NET_HDR_GSO_UDP_L4: Option<u32> = None;
+    }
 }
 
 #[cfg(any(target_os = "macos", target_os = "ios"))]

@@ -1,6 +1,7 @@
 //! Micro-benchmarks (criterion) of the CPU-bound code only: the checks every
 //! packet goes through, and the route messages' encoders and parsers: the
-//! macOS `PF_ROUTE` ones (on any host) and, on Linux, the rtnetlink ones. The device's own speed, system calls included, is the
+//! macOS `PF_ROUTE` ones (on any host) and, on Linux, the rtnetlink ones and the
+//! offload's GSO split and coalesce. The device's own speed, system calls included, is the
 //! `device` benchmark's business (`cargo xtask bench`).
 //!
 //! `cargo bench -p utun --features bench-internals --bench micro`; CI runs
@@ -116,12 +117,45 @@ fn pf_route_messages(_: &mut Criterion) {
     eprintln!("pf_route benchmarks skipped: {}", env!("UTUN_APPLE_LAYOUTS_MISSING"));
 }
 
+/// Linux offload: a 64 KiB TCP GSO packet split into MSS-sized segments
+/// (checksums computed in full), and those segments merged back.
+#[cfg(target_os = "linux")]
+fn offload(c: &mut Criterion) {
+    use __bench::offload::{Coalescer, capacity, split, tcp_gso_read};
+    let mut group = c.benchmark_group("offload");
+    for (name, v6) in [("ipv4", false), ("ipv6", true)] {
+        let read = tcp_gso_read(v6, 65_000 - if v6 { 20 } else { 40 }, 1400);
+        let n = read.len().div_ceil(1400) + 1;
+        let mut bufs = vec![vec![0u8; 1500]; n];
+        let mut sizes = vec![0usize; n];
+        let got = split(&read, &mut bufs, &mut sizes).expect("a well-formed GSO packet");
+        let segments: Vec<Vec<u8>> = bufs.iter().zip(&sizes).take(got).map(|(b, &s)| b[..s].to_vec()).collect();
+        let mut coalescer = Coalescer::default();
+        let mut out = vec![0u8; capacity(&segments)];
+        let mut lens = vec![0usize; segments.len()];
+        let records = coalescer.coalesce(&segments, &mut out, &mut lens).expect("room for every record");
+        assert_eq!(records, 1, "{name}: the segments merge back into one GSO packet");
+        group.throughput(criterion::Throughput::Bytes(read.len() as u64));
+        group.bench_function(format!("split 64 KiB TCP GSO {name}, mss 1400 ({got} segments)"), |b| {
+            b.iter(|| split(black_box(&read), &mut bufs, &mut sizes).is_ok())
+        });
+        group.bench_function(format!("coalesce {got} TCP segments {name}"), |b| {
+            b.iter(|| coalescer.coalesce(black_box(&segments), &mut out, &mut lens).is_ok())
+        });
+    }
+    group.finish();
+}
+
+#[cfg(not(target_os = "linux"))]
+fn offload(_: &mut Criterion) {}
+
 /// Every benchmark here (what `criterion_group!` would write, with a doc).
 fn benches() {
     let mut c = Criterion::default().configure_from_args();
     packet_checks(&mut c);
     route_messages(&mut c);
     pf_route_messages(&mut c);
+    offload(&mut c);
 }
 
 criterion_main!(benches);

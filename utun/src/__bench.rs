@@ -69,3 +69,93 @@ pub mod pf_route {
         crate::codec::bsd::parse::parse_route_message(buf).ok().map(|reply| reply.destination_net())
     }
 }
+
+/// Linux offload: splitting a GSO packet the kernel hands over, and
+/// merging plain segments into one (`offload/`).
+#[cfg(target_os = "linux")]
+pub mod offload {
+    use crate::error::Error;
+    use crate::offload::checksum::{Sum, pseudo_header};
+    use crate::offload::coalesce::{self, CoalesceOptions};
+    use crate::offload::split;
+    use crate::offload::vnet::{Gso, VNET_HDR_LEN, VnetHeader};
+    use crate::offload::wire::{IPPROTO_TCP, TCP_CHECKSUM};
+
+    /// A TCP GSO packet as a tun device opened with `IFF_VNET_HDR` reads it:
+    /// the `virtio_net_hdr`, then IPv4 (or IPv6) and TCP headers and
+    /// `payload` bytes, `NEEDS_CSUM` with the pseudo-header sum in place.
+    pub fn tcp_gso_read(v6: bool, payload: usize, mss: u16) -> Vec<u8> {
+        let ip = if v6 { 40 } else { 20 };
+        let len = ip + 20 + payload;
+        let mut p = vec![0u8; len];
+        if v6 {
+            p[0] = 0x60;
+            p[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
+            p[6] = IPPROTO_TCP;
+            p[7] = 64;
+            p[23] = 1;
+            p[39] = 2;
+            p[8] = 0xfd;
+            p[24] = 0xfd;
+        } else {
+            p[0] = 0x45;
+            p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            p[6] = 0x40;
+            p[8] = 64;
+            p[9] = IPPROTO_TCP;
+            p[12..20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        }
+        let l4 = &mut p[ip..];
+        l4[..4].copy_from_slice(&[0x10, 0x92, 0x01, 0xbb]);
+        l4[12] = 5 << 4;
+        l4[13] = 0x18;
+        l4[14..16].copy_from_slice(&502u16.to_be_bytes());
+        for (i, b) in l4[20..].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let addrs = if v6 { p[8..40].to_vec() } else { p[12..20].to_vec() };
+        let partial = pseudo_header(&addrs, IPPROTO_TCP, len - ip).fold();
+        p[ip + TCP_CHECKSUM..ip + TCP_CHECKSUM + 2].copy_from_slice(&partial.to_be_bytes());
+        let hdr = VnetHeader {
+            needs_csum: true,
+            gso: if v6 { Gso::TcpV6 } else { Gso::TcpV4 },
+            hdr_len: (ip + 20) as u16,
+            gso_size: mss,
+            csum_start: ip as u16,
+            csum_offset: TCP_CHECKSUM as u16,
+            ..VnetHeader::default()
+        };
+        let mut read = vec![0u8; VNET_HDR_LEN];
+        hdr.write(&mut read).expect("a TCP header is always written");
+        read.extend_from_slice(&p);
+        // Keep the IPv4 header checksum right, as the kernel's may not be (split recomputes it).
+        if !v6 {
+            let c = Sum::default().add(&read[VNET_HDR_LEN..VNET_HDR_LEN + 20]).checksum();
+            read[VNET_HDR_LEN + 10..VNET_HDR_LEN + 12].copy_from_slice(&c.to_be_bytes());
+        }
+        read
+    }
+
+    /// What the device's batch receive does with one read: the header
+    /// parsed, the packet split into `bufs`.
+    pub fn split(read: &[u8], bufs: &mut [Vec<u8>], sizes: &mut [usize]) -> Result<usize, Error> {
+        let hdr = VnetHeader::parse(read)?;
+        split::split(&hdr, &read[VNET_HDR_LEN..], bufs, sizes)
+    }
+
+    /// The send side's coalescer, reused across batches as the device would.
+    #[derive(Default)]
+    pub struct Coalescer(coalesce::Coalescer);
+
+    impl Coalescer {
+        /// Merges `packets` (TCP on) into `out`; returns the number of records.
+        pub fn coalesce(&mut self, packets: &[Vec<u8>], out: &mut [u8], lens: &mut [usize]) -> Result<usize, Error> {
+            self.0.coalesce(packets, CoalesceOptions { tcp: true, udp: false }, out, lens)
+        }
+    }
+
+    /// The room `Coalescer::coalesce` needs for `packets`.
+    pub fn capacity(packets: &[Vec<u8>]) -> usize {
+        coalesce::capacity(packets)
+    }
+}

@@ -69,6 +69,8 @@ mod error;
 mod handover;
 mod name;
 mod net;
+#[cfg(target_os = "linux")]
+mod offload;
 mod packet;
 mod unix;
 configuration! {

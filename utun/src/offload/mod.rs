@@ -1,0 +1,26 @@
+//! Linux tun offload, the device-independent part: the `virtio_net_hdr`
+//! codec ([`vnet`]), splitting a GSO packet the kernel hands over into plain
+//! IP packets ([`split`]), merging a batch of plain packets into GSO packets
+//! for the kernel to segment ([`coalesce`]), and the Internet checksum they
+//! share ([`checksum`]). Pure byte work: no system call, no allocation per
+//! packet, and malformed input is a typed [`Error`](crate::Error), never a panic.
+//!
+//! Linux only: the header and its flags exist only in Linux's UAPI headers
+//! (`utun_sys::linux`), and only a Linux device opened with `IFF_VNET_HDR`
+//! needs them. Only [`vnet`] names `utun_sys` values (and [`wire`] the two IP
+//! protocol numbers); the rest is plain byte arithmetic that would build on
+//! any host, should macOS ever want it.
+//!
+//! Not wired to the device yet: the batch receive and send of the device
+//! will call [`split::split`] and [`coalesce::Coalescer::coalesce`].
+// Until the device calls it (issue 16), only the tests do.
+#![cfg_attr(not(test), allow(dead_code))]
+
+pub(crate) mod checksum;
+pub(crate) mod coalesce;
+pub(crate) mod split;
+pub(crate) mod vnet;
+pub(crate) mod wire;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,491 @@
+//! The offload code against packets built here, with an independent
+//! checksum (RFC 1071 word by word) to judge every packet it makes.
+
+use proptest::prelude::*;
+
+use super::coalesce::{CoalesceOptions, Coalescer, capacity};
+use super::split::{segment_count, split};
+use super::vnet::{Gso, UDP_GSO_KNOWN, VNET_HDR_LEN, VnetHeader};
+use super::wire::{IPPROTO_TCP, IPPROTO_UDP};
+use crate::error::ErrorKind;
+
+/// RFC 1071, the slow way: 16-bit words, end-around carry each time.
+fn naive_sum(chunks: &[&[u8]]) -> u16 {
+    let mut sum: u32 = 0;
+    let bytes: Vec<u8> = chunks.concat();
+    for pair in bytes.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([pair[0], pair.get(1).copied().unwrap_or(0)]));
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+fn v6_of(p: &[u8]) -> bool {
+    p[0] >> 4 == 6
+}
+
+fn ip_len_of(p: &[u8]) -> usize {
+    if v6_of(p) { 40 } else { usize::from(p[0] & 0xf) * 4 }
+}
+
+/// The pseudo-header, as bytes (RFC 9293 §3.1 / RFC 8200 §8.1).
+fn pseudo(p: &[u8], proto: u8, l4_len: usize) -> Vec<u8> {
+    let mut v = if v6_of(p) { p[8..40].to_vec() } else { p[12..20].to_vec() };
+    v.extend_from_slice(&[0, proto]);
+    v.extend_from_slice(&(l4_len as u32).to_be_bytes());
+    v
+}
+
+/// Asserts a plain packet is whole and every checksum in it verifies.
+fn assert_valid(p: &[u8]) {
+    let ip = ip_len_of(p);
+    if v6_of(p) {
+        assert_eq!(usize::from(u16::from_be_bytes([p[4], p[5]])) + 40, p.len(), "IPv6 payload length");
+    } else {
+        assert_eq!(usize::from(u16::from_be_bytes([p[2], p[3]])), p.len(), "IPv4 total length");
+        assert_eq!(naive_sum(&[&p[..ip]]), 0xffff, "IPv4 header checksum");
+    }
+    let proto = if v6_of(p) { p[6] } else { p[9] };
+    let l4 = &p[ip..];
+    if proto == IPPROTO_UDP {
+        assert_eq!(usize::from(u16::from_be_bytes([l4[4], l4[5]])), l4.len(), "UDP length");
+    }
+    assert_eq!(naive_sum(&[&pseudo(p, proto, l4.len()), l4]), 0xffff, "transport checksum");
+}
+
+/// What a packet's transport header says, to compare streams.
+#[derive(Clone, Debug)]
+struct Spec {
+    v6: bool,
+    udp: bool,
+    seq: u32,
+    flags: u8,
+    id: u16,
+    df: bool,
+    options: Vec<u8>,
+}
+
+/// Builds a TCP or UDP packet with valid checksums.
+fn build(spec: &Spec, payload: &[u8]) -> Vec<u8> {
+    let ip = if spec.v6 { 40 } else { 20 };
+    let l4h = if spec.udp { 8 } else { 20 + spec.options.len() };
+    let len = ip + l4h + payload.len();
+    let mut p = vec![0u8; len];
+    if spec.v6 {
+        p[0] = 0x60;
+        p[1] = 0x0a; // traffic class / flow label bits, copied by every segment
+        p[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
+        p[6] = if spec.udp { IPPROTO_UDP } else { IPPROTO_TCP };
+        p[7] = 64;
+        p[8..24].copy_from_slice(&"fd00::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        p[24..40].copy_from_slice(&"fd00::2".parse::<std::net::Ipv6Addr>().unwrap().octets());
+    } else {
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        p[4..6].copy_from_slice(&spec.id.to_be_bytes());
+        if spec.df {
+            p[6] = 0x40;
+        }
+        p[8] = 64;
+        p[9] = if spec.udp { IPPROTO_UDP } else { IPPROTO_TCP };
+        p[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        p[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        let c = !naive_sum(&[&p[..20]]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    }
+    let l4 = &mut p[ip..];
+    l4[0..2].copy_from_slice(&4242u16.to_be_bytes());
+    l4[2..4].copy_from_slice(&443u16.to_be_bytes());
+    if spec.udp {
+        l4[4..6].copy_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    } else {
+        l4[4..8].copy_from_slice(&spec.seq.to_be_bytes());
+        l4[8..12].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+        l4[12] = (((20 + spec.options.len()) / 4) as u8) << 4;
+        l4[13] = spec.flags;
+        l4[14..16].copy_from_slice(&502u16.to_be_bytes());
+        l4[20..20 + spec.options.len()].copy_from_slice(&spec.options);
+    }
+    l4[l4h..].copy_from_slice(payload);
+    let proto = if spec.udp { IPPROTO_UDP } else { IPPROTO_TCP };
+    let at = if spec.udp { 6 } else { 16 };
+    let c = !naive_sum(&[&pseudo(&p, proto, len - ip), &p[ip..]]);
+    let c = if c == 0 { 0xffff } else { c };
+    p[ip + at..ip + at + 2].copy_from_slice(&c.to_be_bytes());
+    p
+}
+
+/// A GSO packet as the kernel hands it over: the whole payload behind one
+/// set of headers, NEEDS_CSUM with the pseudo-header sum in the checksum
+/// field, and a stale IPv4 header checksum.
+fn gso_packet(spec: &Spec, payload: &[u8], mss: u16) -> (VnetHeader, Vec<u8>) {
+    let mut p = build(spec, payload);
+    let ip = ip_len_of(&p);
+    let l4h = if spec.udp { 8 } else { 20 + spec.options.len() };
+    let proto = if spec.udp { IPPROTO_UDP } else { IPPROTO_TCP };
+    let at = ip + if spec.udp { 6 } else { 16 };
+    let partial = naive_sum(&[&pseudo(&p, proto, p.len() - ip)]);
+    p[at..at + 2].copy_from_slice(&partial.to_be_bytes());
+    if !spec.v6 {
+        p[10] ^= 0x5a;
+    }
+    let gso = match (spec.udp, spec.v6) {
+        (true, _) => Gso::UdpL4,
+        (false, false) => Gso::TcpV4,
+        (false, true) => Gso::TcpV6,
+    };
+    let hdr = VnetHeader {
+        needs_csum: true,
+        gso,
+        hdr_len: (ip + l4h) as u16,
+        gso_size: mss,
+        csum_start: ip as u16,
+        csum_offset: (at - ip) as u16,
+        ..VnetHeader::default()
+    };
+    (hdr, p)
+}
+
+fn split_all(hdr: &VnetHeader, p: &[u8]) -> Vec<Vec<u8>> {
+    let n = segment_count(hdr, p).expect("a valid GSO packet");
+    let mut bufs = vec![vec![0u8; p.len().max(1)]; n];
+    let mut sizes = vec![0usize; n];
+    let got = split(hdr, p, &mut bufs, &mut sizes).expect("split");
+    assert_eq!(got, n);
+    bufs.into_iter()
+        .zip(sizes)
+        .map(|(mut b, s)| {
+            b.truncate(s);
+            b
+        })
+        .collect()
+}
+
+/// Coalesces, returning each record's header and packet.
+fn merge_all(packets: &[Vec<u8>], options: CoalesceOptions) -> Vec<(VnetHeader, Vec<u8>)> {
+    let mut c = Coalescer::new();
+    let mut out = vec![0u8; capacity(packets)];
+    let mut lens = vec![0usize; packets.len()];
+    let n = c.merge(packets, options, &mut out, &mut lens).expect("merge");
+    let mut at = 0;
+    let mut records = Vec::new();
+    for (hdr, len) in c.headers.iter().zip(&lens[..n]) {
+        records.push((*hdr, out[at + VNET_HDR_LEN..at + len].to_vec()));
+        at += len;
+    }
+    records
+}
+
+const ALL: CoalesceOptions = CoalesceOptions { tcp: true, udp: true };
+
+fn payload_of(p: &[u8]) -> &[u8] {
+    let ip = ip_len_of(p);
+    let proto = if v6_of(p) { p[6] } else { p[9] };
+    let l4h = if proto == IPPROTO_UDP { 8 } else { usize::from(p[ip + 12] >> 4) * 4 };
+    &p[ip + l4h..]
+}
+
+fn tcp_spec(v6: bool) -> Spec {
+    Spec { v6, udp: false, seq: 1000, flags: 0x18, id: 7, df: true, options: vec![] }
+}
+
+#[test]
+fn a_64_kib_tcp_gso_packet_splits_into_valid_segments() {
+    for v6 in [false, true] {
+        let payload: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        let max = 65_535 - if v6 { 0 } else { 40 };
+        let payload = &payload[..max - 40];
+        let mut spec = tcp_spec(v6);
+        spec.flags = 0x80 | 0x10 | 0x08 | 0x01; // CWR ACK PSH FIN
+        spec.seq = u32::MAX - 3000; // wraps
+        let (hdr, p) = gso_packet(&spec, payload, 1400);
+        let segs = split_all(&hdr, &p);
+        assert_eq!(segs.len(), payload.len().div_ceil(1400));
+        let mut seq = spec.seq;
+        for (i, s) in segs.iter().enumerate() {
+            assert_valid(s);
+            let ip = ip_len_of(s);
+            assert_eq!(u32::from_be_bytes(s[ip + 4..ip + 8].try_into().unwrap()), seq);
+            seq = seq.wrapping_add(payload_of(s).len() as u32);
+            let flags = s[ip + 13];
+            let last = i + 1 == segs.len();
+            assert_eq!(flags & 0x09 != 0, last, "FIN/PSH only on the last");
+            assert_eq!(flags & 0x80 != 0, i == 0, "CWR only on the first");
+            if !v6 {
+                assert_eq!(u16::from_be_bytes([s[4], s[5]]), 7 + i as u16, "IPv4 id");
+            }
+        }
+        let joined: Vec<u8> = segs.iter().flat_map(|s| payload_of(s).to_vec()).collect();
+        assert_eq!(joined, payload);
+    }
+}
+
+#[test]
+fn a_plain_packet_gets_its_checksum_finished() {
+    let spec = Spec { v6: false, udp: true, seq: 0, flags: 0, id: 1, df: true, options: vec![] };
+    let (mut hdr, p) = gso_packet(&spec, b"hello, world", 1000);
+    hdr.gso = Gso::None;
+    hdr.gso_size = 0;
+    // A plain packet's IPv4 header checksum is the sender's, not stale.
+    let good = build(&spec, b"hello, world");
+    let mut p2 = p.clone();
+    p2[10..12].copy_from_slice(&good[10..12]);
+    let segs = split_all(&hdr, &p2);
+    assert_eq!(segs, vec![good]);
+}
+
+#[test]
+fn malformed_gso_packets_are_typed_errors() {
+    let (hdr, p) = gso_packet(&tcp_spec(false), &[1; 3000], 1000);
+    let mut bufs = vec![vec![0u8; 2000]; 4];
+    let mut sizes = [0usize; 4];
+    let mut check = |hdr: VnetHeader, p: &[u8], kind: ErrorKind| {
+        let e = split(&hdr, p, &mut bufs, &mut sizes).unwrap_err();
+        assert_eq!(e.kind(), kind, "{e}");
+    };
+    check(VnetHeader { gso_size: 0, ..hdr }, &p, ErrorKind::InvalidInput);
+    check(VnetHeader { hdr_len: 4000, ..hdr }, &p, ErrorKind::InvalidInput);
+    check(VnetHeader { gso: Gso::TcpV6, ..hdr }, &p, ErrorKind::InvalidInput);
+    check(VnetHeader { gso: Gso::UdpL4, ..hdr }, &p, ErrorKind::InvalidInput);
+    check(VnetHeader { csum_offset: 6, ..hdr }, &p, ErrorKind::InvalidInput);
+    check(hdr, &p[..30], ErrorKind::InvalidInput);
+    check(hdr, &p[..2999], ErrorKind::InvalidInput);
+    check(VnetHeader { gso_size: 100, ..hdr }, &p, ErrorKind::BufferTooSmall);
+    let mut frag = p.clone();
+    frag[6] |= 0x20; // more fragments
+    check(hdr, &frag, ErrorKind::InvalidInput);
+    let mut other = p.clone();
+    other[0] = 0x55;
+    check(hdr, &other, ErrorKind::InvalidInput);
+    let mut ext = build(&tcp_spec(true), &[1; 100]);
+    ext[6] = 0; // a hop-by-hop options header
+    check(VnetHeader { gso: Gso::TcpV6, csum_start: 40, ..hdr }, &ext, ErrorKind::InvalidInput);
+    let mut small = vec![vec![0u8; 500]; 4];
+    let e = split(&hdr, &p, &mut small, &mut [0usize; 4]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BufferTooSmall);
+    let plain = VnetHeader { gso: Gso::None, gso_size: 0, csum_start: 40, csum_offset: 16, ..hdr };
+    check(plain, &p[..50], ErrorKind::InvalidInput);
+}
+
+#[test]
+fn ipv4_options_are_split_but_not_merged() {
+    // An IPv4 header with 4 bytes of options (a no-op padded option list).
+    let (hdr, p) = gso_packet(&tcp_spec(false), &[9; 2500], 1000);
+    let mut q = Vec::new();
+    q.extend_from_slice(&p[..20]);
+    q.extend_from_slice(&[1, 1, 1, 0]);
+    q.extend_from_slice(&p[20..]);
+    q[0] = 0x46;
+    let len = q.len() as u16;
+    q[2..4].copy_from_slice(&len.to_be_bytes());
+    let partial = naive_sum(&[&pseudo(&q, IPPROTO_TCP, q.len() - 24)]);
+    q[24 + 16..24 + 18].copy_from_slice(&partial.to_be_bytes());
+    let hdr = VnetHeader { hdr_len: hdr.hdr_len + 4, csum_start: 24, ..hdr };
+    let segs = split_all(&hdr, &q);
+    assert_eq!(segs.len(), 3);
+    for s in &segs {
+        assert_valid(s);
+        assert_eq!(&s[20..24], &[1, 1, 1, 0]);
+    }
+    let records = merge_all(&segs, ALL);
+    assert_eq!(records.len(), 3, "IPv4 options: passed through");
+    assert!(records.iter().all(|(h, _)| *h == VnetHeader::default()));
+}
+
+#[test]
+fn coalesce_leaves_what_it_must_not_merge() {
+    let spec = tcp_spec(false);
+    let a = build(&Spec { flags: 0x10, ..spec.clone() }, &[1; 100]);
+    let gap = build(&Spec { flags: 0x10, seq: 1200, id: 8, ..spec.clone() }, &[2; 100]);
+    let mut bad = build(&Spec { flags: 0x10, seq: 1100, id: 8, ..spec.clone() }, &[3; 100]);
+    let last = bad.len() - 1;
+    bad[last] ^= 1; // corrupt payload: checksum fails
+    let fin = build(&Spec { flags: 0x11, seq: 1100, id: 8, ..spec.clone() }, &[4; 100]);
+    for second in [gap, bad, fin] {
+        let records = merge_all(&[a.clone(), second.clone()], ALL);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].1, a);
+        assert_eq!(records[1].1, second);
+    }
+    // Nothing asked for: nothing merged.
+    let b = build(&Spec { flags: 0x10, seq: 1100, id: 8, ..spec.clone() }, &[5; 100]);
+    assert_eq!(merge_all(&[a.clone(), b.clone()], CoalesceOptions::default()).len(), 2);
+    assert_eq!(merge_all(&[a, b], ALL).len(), 1);
+}
+
+#[test]
+fn interleaved_flows_merge_each_in_order() {
+    let spec = tcp_spec(true);
+    let mut other = spec.clone();
+    let mut packets = Vec::new();
+    for i in 0..4u32 {
+        packets.push(build(&Spec { flags: 0x10, seq: 1000 + 100 * i, ..spec.clone() }, &[i as u8; 100]));
+        other.seq = 5000 + 50 * i;
+        let mut p = build(&Spec { flags: 0x10, ..other.clone() }, &[9; 50]);
+        // Another flow: a different source port (and so a different checksum).
+        p[40..42].copy_from_slice(&4243u16.to_be_bytes());
+        let c = !naive_sum(&[&pseudo(&p, IPPROTO_TCP, p.len() - 40), &{
+            let mut l4 = p[40..].to_vec();
+            l4[16] = 0;
+            l4[17] = 0;
+            l4
+        }]);
+        p[56..58].copy_from_slice(&c.to_be_bytes());
+        packets.push(p);
+    }
+    let records = merge_all(&packets, ALL);
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].0.gso, Gso::TcpV6);
+    assert_eq!(records[0].0.gso_size, 100);
+    assert_eq!(records[1].0.gso_size, 50);
+    let segs = split_all(&records[0].0, &records[0].1);
+    assert_eq!(segs, packets.iter().step_by(2).cloned().collect::<Vec<_>>());
+}
+
+#[test]
+fn udp_gso_is_asked_for_only_with_headers_that_name_it() {
+    let spec = Spec { v6: false, udp: true, seq: 0, flags: 0, id: 1, df: true, options: vec![] };
+    let packets: Vec<Vec<u8>> = (0..3).map(|i| build(&Spec { id: 1 + i, ..spec.clone() }, &[i as u8; 200])).collect();
+    let mut c = Coalescer::new();
+    let mut out = vec![0u8; capacity(&packets)];
+    let mut lens = [0usize; 3];
+    let n = c.coalesce(&packets, ALL, &mut out, &mut lens).unwrap();
+    assert_eq!(n, if UDP_GSO_KNOWN { 1 } else { 3 });
+    let first = VnetHeader::parse(&out).unwrap();
+    assert_eq!(first.gso, if UDP_GSO_KNOWN { Gso::UdpL4 } else { Gso::None });
+}
+
+#[test]
+fn coalesce_refuses_short_buffers() {
+    let p = build(&tcp_spec(false), &[0; 10]);
+    let mut c = Coalescer::new();
+    let mut lens = [0usize; 1];
+    let e = c.coalesce(&[&p], ALL, &mut [0u8; 20], &mut lens).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BufferTooSmall);
+    let e = c.coalesce(&[&p], ALL, &mut [0u8; 200], &mut []).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}
+
+fn arb_spec() -> impl Strategy<Value = Spec> {
+    (any::<bool>(), any::<bool>(), any::<u32>(), any::<bool>(), any::<u16>(), any::<bool>(), 0usize..=10).prop_map(
+        |(v6, udp, seq, psh, id, df, opt_words)| Spec {
+            v6,
+            udp,
+            seq,
+            flags: 0x10 | if psh { 0x08 } else { 0 },
+            id,
+            df,
+            options: (0..opt_words * 4).map(|i| if i % 4 == 3 { 0 } else { 1 }).collect(),
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Split a GSO packet: every segment valid, the payload in order; merge
+    /// the segments: one GSO packet again, which splits into the same segments.
+    #[test]
+    fn split_then_coalesce_gives_back_the_stream(
+        spec in arb_spec(),
+        len in 1usize..20_000,
+        mss in 64u16..2000,
+        seed in any::<u8>(),
+    ) {
+        let payload: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+        let (hdr, p) = gso_packet(&spec, &payload, mss);
+        let segs = split_all(&hdr, &p);
+        for s in &segs {
+            assert_valid(s);
+        }
+        let joined: Vec<u8> = segs.iter().flat_map(|s| payload_of(s).to_vec()).collect();
+        prop_assert_eq!(&joined, &payload);
+
+        let records = merge_all(&segs, ALL);
+        // PSH ends a run only on the last segment, which is where split leaves it.
+        prop_assert_eq!(records.len(), 1);
+        let (h2, merged) = &records[0];
+        if segs.len() == 1 {
+            prop_assert_eq!(h2.gso, Gso::None);
+            prop_assert_eq!(merged, &segs[0]);
+        } else {
+            prop_assert_eq!(h2.gso, hdr.gso);
+            prop_assert_eq!(h2.gso_size, mss);
+            prop_assert_eq!(h2.hdr_len, hdr.hdr_len);
+            prop_assert_eq!(payload_of(merged), &payload[..]);
+            prop_assert_eq!(split_all(h2, merged), segs);
+        }
+    }
+
+    /// Whatever the header and the bytes, split answers Ok or a typed error.
+    #[test]
+    fn random_headers_and_packets_never_panic(
+        raw in proptest::collection::vec(any::<u8>(), VNET_HDR_LEN..VNET_HDR_LEN + 1),
+        fields in (any::<bool>(), 0usize..4, any::<u16>(), any::<u16>(), 0u16..100, 0u16..40),
+        mut packet in proptest::collection::vec(any::<u8>(), 0..3000),
+        version in 0u8..3,
+    ) {
+        if let Some(first) = packet.first_mut() {
+            *first = (*first & 0x0f) | [0x40, 0x60, 0x00][usize::from(version)];
+        }
+        // Raw bytes (mostly refused by the parse), and headers made of any field values.
+        let (needs_csum, gso, hdr_len, gso_size, csum_start, csum_offset) = fields;
+        let made = VnetHeader {
+            needs_csum,
+            gso: [Gso::None, Gso::TcpV4, Gso::TcpV6, Gso::UdpL4][gso],
+            hdr_len,
+            gso_size,
+            csum_start,
+            csum_offset,
+            ..VnetHeader::default()
+        };
+        let mut bufs = vec![vec![0u8; 1600]; 64];
+        let mut sizes = vec![0usize; 64];
+        for hdr in VnetHeader::parse(&raw).into_iter().chain([made]) {
+            if let Err(e) = split(&hdr, &packet, &mut bufs, &mut sizes) {
+                prop_assert!(matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::BufferTooSmall), "{}", e);
+            }
+        }
+    }
+
+    /// A valid GSO packet with one field broken: an error, never a panic.
+    #[test]
+    fn broken_gso_packets_never_panic(
+        spec in arb_spec(),
+        len in 1usize..5000,
+        mss in 16u16..1500,
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        cut in any::<prop::sample::Index>(),
+        hdr_len in any::<u16>(),
+    ) {
+        let (mut hdr, mut p) = gso_packet(&spec, &vec![7; len], mss);
+        let i = at.index(p.len());
+        p[i] = byte;
+        p.truncate(cut.index(p.len() + 1));
+        hdr.hdr_len = hdr_len;
+        let n = 5000 / usize::from(mss) + 2;
+        let mut bufs = vec![vec![0u8; p.len() + 1]; n];
+        let mut sizes = vec![0usize; n];
+        match split(&hdr, &p, &mut bufs, &mut sizes) {
+            // Whatever comes out is a whole packet whose checksums verify.
+            Ok(k) => for (b, &size) in bufs[..k].iter().zip(&sizes) {
+                assert_valid(&b[..size]);
+            },
+            Err(e) => prop_assert!(matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::BufferTooSmall)),
+        }
+    }
+
+    /// Coalescing random bytes: no panic, and every byte comes back out.
+    #[test]
+    fn coalescing_garbage_passes_it_through(
+        packets in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..20),
+    ) {
+        let records = merge_all(&packets, ALL);
+        prop_assert_eq!(records.len(), packets.len());
+        for ((h, r), p) in records.iter().zip(&packets) {
+            prop_assert_eq!(*h, VnetHeader::default());
+            prop_assert_eq!(r, p);
+        }
+    }
+}
