@@ -23,7 +23,10 @@ pub(crate) mod field;
 
 // Built for macOS, and on other hosts for the tests and the micro-benchmarks,
 // where most of it is unused outside the tests (hence the allow there).
-#[cfg(any(target_os = "macos", all(utun_apple_layouts, any(test, feature = "bench-internals"))))]
+#[cfg(any(
+    target_os = "macos",
+    all(utun_apple_layouts, any(test, feature = "bench-internals", feature = "fuzz-internals"))
+))]
 #[cfg_attr(all(not(target_os = "macos"), not(test)), allow(dead_code))]
 pub(crate) mod bsd;
 #[cfg(target_os = "linux")]
