@@ -222,6 +222,12 @@ pub mod pf_route {
         sockaddr::sa_space(sa_len)
     }
 
+    /// `sizeof(sdl_data)`: the longest interface name a `sockaddr_dl` of
+    /// a route message carries (a longer one is left out).
+    pub fn link_name_max() -> usize {
+        apple::sockaddr_dl::default().sdl_data.len()
+    }
+
     /// `sizeof(struct rt_msghdr)`.
     pub const HEADER_LEN: usize = RT_MSGHDR_LEN;
 
@@ -381,6 +387,9 @@ pub mod pf_route {
                         if let Some(b) = m.get_mut(at) {
                             *b ^= x.max(1);
                         }
+                        // Still the kernel's answer to this request, damaged:
+                        // a reader may take it when it parses as one.
+                        self.genuine.push((seq, m.clone()));
                         m
                     }
                     // Our reply cut short (MSG_TRUNC).
@@ -653,6 +662,26 @@ pub mod rtnetlink {
     /// `RTM_NEWLINK` setting an MTU and flags.
     pub fn encode_set_link(index: u32, mtu: Option<u32>, flags: u32, change: u32, seq: u32, pid: u32) -> Vec<u8> {
         link::encode_set_link(index, mtu, flags, change, MessageHeader { seq, pid })
+    }
+
+    /// `NLMSG_HDRLEN`: where a message's payload starts.
+    pub const HEADER_LEN: usize = crate::codec::netlink::NLMSG_HDRLEN;
+
+    /// `NLMSG_ALIGN`.
+    pub fn align(len: usize) -> usize {
+        crate::codec::netlink::nlmsg_align(len)
+    }
+
+    /// An address request read back: `ifa_prefixlen`, `ifa_index` and its
+    /// attributes, or `None` when it is not framed as one.
+    pub fn address_request(msg: &[u8]) -> Option<(u8, u32, Vec<(u16, Vec<u8>)>)> {
+        let payload = msg.get(HEADER_LEN..)?;
+        use crate::codec::field::get;
+        use std::mem::offset_of;
+        let prefix = get::<u8>(payload, offset_of!(utun_sys::ifaddrmsg, ifa_prefixlen))?;
+        let index = get::<u32>(payload, offset_of!(utun_sys::ifaddrmsg, ifa_index))?;
+        let attrs = attributes(payload, size_of::<utun_sys::ifaddrmsg>()).ok()?;
+        Some((prefix, index, attrs))
     }
 
     /// Whether an interface index fits `ifi_index` (a C `int`).
