@@ -44,6 +44,10 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
         "the benchmarks, smoke run (cargo xtask bench --smoke)",
         cargo().current_dir(root).args(["xtask", "bench", "--smoke"]),
     )?;
+    step(
+        "every fuzz target for 10 s (cargo xtask fuzz --seconds 10: nightly, cargo-fuzz, libFuzzer)",
+        cargo().current_dir(root).args(["xtask", "fuzz", "--seconds", "10"]),
+    )?;
     for target in ["aarch64-apple-darwin", "x86_64-apple-darwin"] {
         step(
             &format!("Mach-O link of the examples for {target} (cargo zigbuild)"),

