@@ -78,7 +78,7 @@ pub mod pf_route {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::codec::bsd::exchange::{self, Exchange, Patience, Received, Transport};
+    use crate::codec::bsd::exchange::{self, Exchange, Received, Transport};
     use crate::codec::bsd::parse::parse_route_message;
     use crate::codec::bsd::route::{RT_MSGHDR_LEN, RTM_VERSION, RouteReply, RtmKind, SockAddr};
     use crate::codec::bsd::{encode, parse, sockaddr};
@@ -522,8 +522,7 @@ pub mod pf_route {
         }
 
         fn exchange(&self) -> Exchange<Sock<'_>> {
-            let patience = Patience { wait: Duration::from_millis(250), attempts: 4 };
-            Exchange::new(Sock(&self.script), Sock(&self.script), patience)
+            Exchange::new(Sock(&self.script), Sock(&self.script), exchange::PATIENCE)
         }
 
         /// `RouteTable::add`'s conversation.
@@ -674,7 +673,7 @@ pub mod rtnetlink {
 
     /// An address request read back: `ifa_prefixlen`, `ifa_index` and its
     /// attributes, or `None` when it is not framed as one.
-    pub fn address_request(msg: &[u8]) -> Option<(u8, u32, Vec<(u16, Vec<u8>)>)> {
+    pub fn address_request(msg: &[u8]) -> Option<(u8, u32, Attributes)> {
         let payload = msg.get(HEADER_LEN..)?;
         use crate::codec::field::get;
         use std::mem::offset_of;
@@ -689,9 +688,12 @@ pub mod rtnetlink {
         link::index_fits(index)
     }
 
+    /// A message's attributes: `(rta_type, payload)` each.
+    pub type Attributes = Vec<(u16, Vec<u8>)>;
+
     /// The attributes after a family header of `family_len` bytes of a
-    /// payload: `(rta_type, payload)`, or the framing error.
-    pub fn attributes(payload: &[u8], family_len: usize) -> Result<Vec<(u16, Vec<u8>)>, Refused> {
+    /// payload, or the framing error.
+    pub fn attributes(payload: &[u8], family_len: usize) -> Result<Attributes, Refused> {
         let from = crate::codec::netlink::nlmsg_align(family_len);
         crate::codec::netlink::parse::attributes(payload.get(from..).unwrap_or_default())
             .map(|a| a.map(|(k, b)| (k, b.to_vec())))
