@@ -267,3 +267,37 @@ fn write_seeds(root: &Path) -> Result<()> {
     run(Command::new("du").arg("-sh").args(std::fs::read_dir(&corpus)?.flatten().map(|e| e.path())))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines libFuzzer prints (cargo-fuzz 0.13, libFuzzer of libfuzzer-sys 0.4).
+    const CRASHED: &str = "\
+#2	INITED cov: 96 ft: 97 corp: 1/1b exec/s: 0 rss: 33Mb
+#1024	pulse  cov: 640 ft: 966 corp: 126/6694b lim: 2743 exec/s: 512 rss: 486Mb
+thread '<unnamed>' panicked at fuzz_targets/x.rs:1:1:
+==1== ERROR: libFuzzer: deadly signal
+artifact_prefix='/w/fuzz/artifacts/x/'; Test unit written to /w/fuzz/artifacts/x/crash-9730dce9
+stat::number_of_executed_units: 1100
+stat::average_exec_per_sec:     550
+";
+
+    #[test]
+    fn a_crash_and_the_figures_are_read_from_the_log() {
+        let r = parse_log("x", CRASHED);
+        assert_eq!(r.crash.as_deref(), Some("/w/fuzz/artifacts/x/crash-9730dce9"));
+        assert_eq!((r.cov, r.runs, r.execs_per_sec), (Some(640), Some(1100), Some(550)));
+        assert_eq!(r.corpus.as_deref(), Some("126/6694b"));
+        let clean = parse_log("x", &CRASHED.replace("Test unit written to", "nothing"));
+        assert_eq!(clean.crash, None);
+    }
+
+    #[test]
+    fn the_table_names_a_crash() {
+        let mut r = parse_log("x", CRASHED);
+        r.ok = false;
+        let t = table(&[r]);
+        assert!(t.contains("| x |") && t.contains("CRASH /w/fuzz/artifacts/x/crash-9730dce9"), "{t}");
+    }
+}
