@@ -104,6 +104,10 @@ pub use utun_sys as sys;
 #[doc(hidden)]
 pub mod __bench;
 
+#[cfg(feature = "fuzz-internals")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 /// The README's example, compiled as a doc test.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

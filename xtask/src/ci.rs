@@ -60,6 +60,10 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
         "the soak, short form (cargo xtask soak --packets 50000)",
         cargo().current_dir(root).args(["xtask", "soak", "--packets", &crate::soak::CI_PACKETS.to_string()]),
     )?;
+    step(
+        "every fuzz target for 10 s (cargo xtask fuzz --seconds 10: nightly, cargo-fuzz, libFuzzer)",
+        cargo().current_dir(root).args(["xtask", "fuzz", "--seconds", "10"]),
+    )?;
     for target in ["aarch64-apple-darwin", "x86_64-apple-darwin"] {
         step(
             &format!("Mach-O link of the examples for {target} (cargo zigbuild)"),

@@ -15,11 +15,14 @@
 //!   tun-rs (Linux, as root), then the micro-benchmarks.
 //! * `soak [--packets N]`: N packets each way (default a million) through two
 //!   forwarding tun devices, blocking and async, every packet checked (Linux, root).
+//! * `fuzz [--seconds N] [--target T]... [--seed]`: the cargo-fuzz targets of
+//!   `fuzz/` (nightly and cargo-fuzz installed when missing).
 
 mod bench;
 mod bindings;
 mod ci;
 mod demo;
+mod fuzz;
 mod newcomer;
 mod objread;
 mod probe;
@@ -49,11 +52,15 @@ commands:
                            writes BENCHMARKS.md (--smoke: a few thousand packets, CI's form)
   soak [--packets N]       N packets each way (default 1000000) through two tun devices the kernel forwards
                            between, blocking and async device, every packet checked, kernel drop counters,
-                           memory and descriptors sampled (Linux, root, in a network namespace)";
+                           memory and descriptors sampled (Linux, root, in a network namespace)
+  fuzz                     run every cargo-fuzz target (fuzz/), report execs/s, edges, corpus, crashes
+      --seconds N          how long each target runs (default 60)
+      --target T           only this target (repeatable)
+      --seed               rewrite the committed seeds (fuzz/corpus/) from the encoders and C goldens";
 
 /// The commands `real_main` dispatches (checked against the workflows' steps).
 pub const COMMANDS: &[&str] =
-    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "soak", "help"];
+    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "soak", "fuzz", "help"];
 
 fn main() {
     match real_main() {
@@ -106,6 +113,7 @@ fn real_main() -> Result<bool> {
         "demo" => demo::demo(&root, &rest),
         "bench" => bench::bench(&root, &rest).map(|()| true),
         "soak" => soak::soak(&root, &rest).map(|()| true),
+        "fuzz" => fuzz::fuzz(&root, &rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

@@ -83,6 +83,8 @@ pub fn setup(root: &Path) -> Result<()> {
         "rustup component add clippy rustfmt",
         Command::new("rustup").args(["component", "add", "clippy", "rustfmt"]),
     )?;
+    // The fuzz targets' nightly toolchain and cargo-fuzz (`cargo xtask fuzz`).
+    crate::fuzz::install_tools(root)?;
     let venv_bin = python_venv(root)?;
     if !venv_bin.join("cargo-zigbuild").exists() {
         step(

@@ -23,9 +23,13 @@ pub(crate) mod field;
 
 // Built for macOS and iOS (there without the routing messages, and with
 // the address requests unused, hence the allow), and on other hosts for the
-// tests and the micro-benchmarks, where most of it is unused outside the
-// tests (hence the allow there too).
-#[cfg(any(target_os = "macos", target_os = "ios", all(utun_apple_layouts, any(test, feature = "bench-internals"))))]
+// tests, the micro-benchmarks and the fuzz targets, where most of it is
+// unused outside the tests (hence the allow there too).
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    all(utun_apple_layouts, any(test, feature = "bench-internals", feature = "fuzz-internals"))
+))]
 #[cfg_attr(all(not(target_os = "macos"), not(test)), allow(dead_code))]
 pub(crate) mod bsd;
 #[cfg(target_os = "linux")]

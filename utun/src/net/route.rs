@@ -107,8 +107,9 @@ impl Route {
     /// A route to `destination` through the link-local IPv6 `gateway` on
     /// `interface` (`route add -inet6 ... fe80::1%utun4`, `ip -6 route add
     /// ... via fe80::1 dev tun0`). The gateway must be link-local
-    /// (`fe80::/10`) and the destination IPv6; a link-local destination is
-    /// taken to be on the same interface. Anything else is an
+    /// (`fe80::/10`, its second 16-bit group 0: XNU keeps the scope there)
+    /// and the destination IPv6; a link-local destination is taken to be on
+    /// the same interface. Anything else is an
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) error.
     ///
     /// On macOS the interface's index is embedded in the link-local
@@ -134,6 +135,14 @@ impl Route {
             return Err(invalid(
                 Op::AddRoute,
                 format!("gateway {gateway} is not link-local (fe80::/10): it has no scope (Route::via_gateway)"),
+            ));
+        }
+        if gateway.segments()[1] != 0 {
+            // XNU keeps a link-local address's scope in that group
+            // (`in6_embedded_scope`): it would be overwritten there.
+            return Err(invalid(
+                Op::AddRoute,
+                format!("gateway {gateway}: the second 16-bit group of a link-local address must be 0 (fe80::/64)"),
             ));
         }
         if destination.addr().is_ipv4() {
@@ -278,6 +287,8 @@ mod tests {
         let err = Route::via_link_local_gateway(net6, "fd00::1".parse().unwrap(), utun4).unwrap_err();
         assert!(err.to_string().contains("not link-local"), "{err}");
         assert!(Route::via_link_local_gateway("10.0.0.0/8".parse().unwrap(), ll, utun4).is_err());
+        let err = Route::via_link_local_gateway(net6, "fe80:5::1".parse().unwrap(), utun4).unwrap_err();
+        assert!(err.to_string().contains("second 16-bit group"), "{err}");
         for (a, scoped) in [
             ("fe80::1", true),
             ("febf::1", true),

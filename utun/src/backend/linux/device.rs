@@ -231,7 +231,7 @@ fn os_error(op: Op, err: std::io::Error) -> Error {
 /// or IPv6 packet, whole. One that filled the buffer and whose header states
 /// more bytes was cut short by the kernel (the rest is dropped).
 #[inline]
-fn check_incoming(packet: &[u8], capacity: usize) -> Result<(), Error> {
+pub(crate) fn check_incoming(packet: &[u8], capacity: usize) -> Result<(), Error> {
     // The common case with two branches (see `packet::check_outgoing`);
     // anything else goes to the full check, which says why.
     let n = packet.len();

@@ -63,6 +63,7 @@ mod c_goldens;
 mod exchange;
 mod goldens;
 mod kernel;
+mod prop;
 mod replies;
 mod robustness;
 mod scope;

@@ -158,3 +158,4 @@ fn kernel_like_link_reply(seq: u32, pid: u32) -> Vec<u8> {
 mod encoders;
 mod link;
 mod parser;
+mod prop;
