@@ -219,7 +219,7 @@ fn write_fuzz_seeds_pf_route() {
     }
     let routes = [
         ("v4-net-if", via_if("10.0.0.0/8")),
-        ("v6-host-gw", via_gw("fd00::1/128", "fe80::1")),
+        ("v6-host-gw", Route::via_link_local_gateway(net("fd00::1/128"), "fe80::1".parse().unwrap(), utun4()).unwrap()),
         ("v4-default-gw", via_gw("0.0.0.0/0", "192.0.2.1")),
     ];
     for (name, route) in routes {
