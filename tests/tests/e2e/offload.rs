@@ -1,0 +1,153 @@
+//! The Linux offload device (`Device::with_offload`) against the real
+//! kernel: a TCP connection crosses two offload tun devices in two network
+//! namespaces, joined by a relay that reads with `recv_batch` (splitting
+//! what the kernel segmented late, GSO) and writes with `send_batch`
+//! (merging segments again, GRO). The bytes must arrive intact, and at least
+//! one read must have given several segments: proof that the kernel handed
+//! over a GSO packet and the device split it, with checksums the receiving
+//! kernel accepted.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, ensure};
+use utun::{Device, RecvBatch, SendBatch};
+use utun_tests::netns::Namespace;
+use utun_tests::suite::Case;
+
+/// Every case, by name.
+pub fn all() -> Vec<(&'static str, Case)> {
+    vec![("a_tcp_stream_crosses_two_offload_devices_intact_and_gso_is_split", tcp_across_offload_relay as Case)]
+}
+
+/// Bytes sent through the relay.
+const TOTAL: usize = 20 << 20;
+/// Buffers per batch: 64 KiB at the MTU (1500) is 45 segments.
+const SLOTS: usize = 64;
+
+/// The byte at `i` of the stream (not periodic at any small period).
+fn pattern(i: usize) -> u8 {
+    (i ^ (i >> 9) ^ (i >> 17)) as u8
+}
+
+/// `ip` in the calling thread's namespace.
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip").args(args).output().context("running ip")?;
+    ensure!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+/// Gives `dev` `local` with `peer` and brings it up.
+fn configure(dev: &Device, local: &str, peer: &str) -> Result<()> {
+    let name = dev.name().to_string();
+    ip(&["addr", "add", local, "peer", peer, "dev", &name])?;
+    ip(&["link", "set", &name, "up"])
+}
+
+/// Waits (100 ms at most) for `dev` to have a packet; false when none came.
+fn readable(dev: &Device) -> Result<bool> {
+    let mut pfd = libc::pollfd { fd: dev.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, its count 1, a bounded timeout.
+    let n = unsafe { libc::poll(&mut pfd, 1, 100) };
+    ensure!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+    Ok(n > 0)
+}
+
+/// Moves packets from `from` to `to` until `stop`; counts the reads that gave
+/// more than one packet in `multi`, and the packets in `packets`.
+fn relay(from: &Device, to: &Device, stop: &AtomicBool, multi: &AtomicUsize, packets: &AtomicU64) -> Result<()> {
+    let mut rx = RecvBatch::new();
+    let mut tx = SendBatch::new();
+    let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+    let mut sizes = [0usize; SLOTS];
+    while !stop.load(Ordering::Relaxed) {
+        if !readable(from)? {
+            continue;
+        }
+        let n = from.recv_batch(&mut rx, &mut bufs, &mut sizes).context("recv_batch")?;
+        if n > 1 {
+            multi.fetch_add(1, Ordering::Relaxed);
+        }
+        packets.fetch_add(n as u64, Ordering::Relaxed);
+        let out: Vec<&[u8]> = bufs.iter().zip(&sizes).take(n).map(|(b, &len)| &b[..len]).collect();
+        to.send_batch(&mut tx, &out).context("send_batch")?;
+    }
+    Ok(())
+}
+
+fn tcp_across_offload_relay() -> Result<()> {
+    // This thread's namespace: device A, 10.77.0.1, the sender.
+    let a = Device::with_offload(None).context("an offload device")?;
+    ensure!(a.offload().vnet_hdr && a.offload().tso, "offloads granted: {:?}", a.offload());
+    configure(&a, "10.77.0.1", "10.77.0.2")?;
+
+    // Another namespace: device B, 10.77.0.2, the listener; B comes back
+    // here for the relay, and the receiving thread checks every byte.
+    let (dev_tx, dev_rx) = mpsc::channel::<(Device, SocketAddr)>();
+    let receiver = thread::spawn(move || {
+        Namespace::new().run_within(Duration::from_secs(50), move || {
+            let b = Device::with_offload(None).context("the second offload device")?;
+            configure(&b, "10.77.0.2", "10.77.0.1")?;
+            let listener = TcpListener::bind("10.77.0.2:0")?;
+            let addr = listener.local_addr()?;
+            dev_tx.send((b, addr)).map_err(|_| anyhow!("the test is gone"))?;
+            let (mut conn, _) = listener.accept()?;
+            conn.set_read_timeout(Some(Duration::from_secs(20)))?;
+            let mut buf = vec![0u8; 1 << 16];
+            let mut at = 0usize;
+            loop {
+                let n = conn.read(&mut buf).context("reading the stream")?;
+                if n == 0 {
+                    break;
+                }
+                for (k, &byte) in buf[..n].iter().enumerate() {
+                    ensure!(byte == pattern(at + k), "byte {} differs", at + k);
+                }
+                at += n;
+            }
+            Ok(at)
+        })
+    });
+    let (b, addr) = dev_rx.recv_timeout(Duration::from_secs(10)).context("the second namespace's device")?;
+
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let stop = Arc::new(AtomicBool::new(false));
+    let multi = Arc::new(AtomicUsize::new(0));
+    let packets = Arc::new(AtomicU64::new(0));
+    let spawn_relay = |from: &Arc<Device>, to: &Arc<Device>| {
+        let (from, to, stop, multi, packets) = (from.clone(), to.clone(), stop.clone(), multi.clone(), packets.clone());
+        thread::spawn(move || relay(&from, &to, &stop, &multi, &packets))
+    };
+    let relays = [spawn_relay(&a, &b), spawn_relay(&b, &a)];
+
+    let sent = (|| -> Result<()> {
+        let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).context("connecting across")?;
+        conn.set_write_timeout(Some(Duration::from_secs(20)))?;
+        let chunk: Vec<u8> = (0..TOTAL).map(pattern).collect();
+        conn.write_all(&chunk).context("sending")?;
+        conn.shutdown(std::net::Shutdown::Write)?;
+        Ok(())
+    })();
+    let received = receiver.join().map_err(|_| anyhow!("the receiver panicked"))?;
+    stop.store(true, Ordering::Relaxed);
+    for r in relays {
+        r.join().map_err(|_| anyhow!("a relay panicked"))??;
+    }
+    sent?;
+    let received = received?;
+    ensure!(received == TOTAL, "{received} bytes arrived of {TOTAL}");
+    let multi = multi.load(Ordering::Relaxed);
+    eprintln!(
+        "offload relay: {TOTAL} bytes, {} packets, {multi} reads of several segments",
+        packets.load(Ordering::Relaxed)
+    );
+    ensure!(multi > 0, "no read gave more than one segment: the kernel handed over no GSO packet");
+    Ok(())
+}
