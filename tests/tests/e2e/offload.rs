@@ -28,6 +28,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
     vec![
         ("a_tcp_stream_crosses_two_offload_devices_intact_and_gso_is_split", tcp_across_offload_relay as Case),
         ("an_offload_device_moves_single_packets_and_finishes_their_checksums", single_packets),
+        ("recv_batch_gives_every_waiting_packet_sync_and_async_with_and_without_offload", batches_of_waiting_packets),
     ]
 }
 
@@ -191,5 +192,72 @@ fn single_packets() -> Result<()> {
     let len = (udp.len() - 20) as u32;
     let acc = sum16(sum16(0, &udp[12..20]) + libc::IPPROTO_UDP as u32 + len, &udp[20..]);
     ensure!(fold(acc) == 0, "the UDP checksum does not verify: {:#06x}", fold(acc));
+    Ok(())
+}
+
+/// UDP datagrams to 10.0.0.2 that `dev` gave in `bufs[..n]`.
+fn udp_count(bufs: &[Vec<u8>], sizes: &[usize], n: usize) -> usize {
+    bufs.iter()
+        .zip(sizes)
+        .take(n)
+        .filter(|&(b, &len)| len >= 28 && b[0] >> 4 == 4 && b[9] == libc::IPPROTO_UDP as u8)
+        .count()
+}
+
+/// Three datagrams queued before the call: one `recv_batch` of a
+/// non-blocking device gives them all, without offload (a loop of reads)
+/// and with it (each read a plain packet), and so does `AsyncDevice::recv_batch`.
+fn batches_of_waiting_packets() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+    for offload in [false, true] {
+        let tun = TunBuilder::new()
+            .offload(offload)
+            .address(crate::cases::addr("10.0.0.1", 32, Some("10.0.0.2"))?)
+            .build()?;
+        let (dev, _cleanup) = tun.into_parts();
+        ensure!(dev.offload().vnet_hdr == offload);
+        let socket = UdpSocket::bind("10.0.0.1:0")?;
+        let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+        let mut sizes = [0usize; SLOTS];
+        let mut scratch = RecvBatch::new();
+
+        dev.set_nonblocking(true)?;
+        let mut drain = || -> Result<()> {
+            while let Ok(_) = dev.recv_batch(&mut scratch, &mut bufs, &mut sizes) {}
+            Ok(())
+        };
+        drain()?;
+        for _ in 0..3 {
+            socket.send_to(&[7u8; 100], "10.0.0.2:9")?;
+        }
+        let n = dev.recv_batch(&mut scratch, &mut bufs, &mut sizes)?;
+        ensure!(offload || udp_count(&bufs, &sizes, n) == 3, "offload {offload}: {n} packets in the batch");
+        if offload {
+            // One read a call on an offload device: three calls.
+            let mut got = udp_count(&bufs, &sizes, n);
+            while let Ok(n) = dev.recv_batch(&mut scratch, &mut bufs, &mut sizes) {
+                got += udp_count(&bufs, &sizes, n);
+            }
+            ensure!(got == 3, "offload: {got} datagrams of 3");
+        }
+
+        let _entered = runtime.enter();
+        let dev = utun::AsyncDevice::new(dev)?;
+        for _ in 0..3 {
+            socket.send_to(&[7u8; 100], "10.0.0.2:9")?;
+        }
+        let got = runtime.block_on(async {
+            let mut got = 0;
+            while got < 3 {
+                let n =
+                    tokio::time::timeout(Duration::from_secs(2), dev.recv_batch(&mut scratch, &mut bufs, &mut sizes))
+                        .await
+                        .map_err(|_| anyhow!("async recv_batch: nothing within 2 s"))??;
+                got += udp_count(&bufs, &sizes, n);
+            }
+            Ok::<_, anyhow::Error>(got)
+        })?;
+        ensure!(got == 3, "async, offload {offload}: {got} datagrams of 3");
+    }
     Ok(())
 }
