@@ -149,6 +149,7 @@ fn tcp_across_offload_relay() -> Result<()> {
     let received = received?;
     ensure!(received == TOTAL, "{received} bytes arrived of {TOTAL}");
     let multi = multi.load(Ordering::Relaxed);
+    eprintln!("offload granted: {:?}", a.offload());
     eprintln!(
         "offload relay: {TOTAL} bytes, {} packets, {multi} reads of several segments",
         packets.load(Ordering::Relaxed)
