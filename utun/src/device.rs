@@ -156,6 +156,9 @@ impl Device {
     /// that `recv` reads is dropped with an
     /// [`ErrorKind::InvalidInput`] error: use `recv_batch` on such a device).
     ///
+    /// The interface is multi-queue (`IFF_MULTI_QUEUE`): more descriptors,
+    /// read in parallel, come from [`clone_queue`](Device::clone_queue).
+    ///
     /// Such a descriptor cannot be adopted ([`from_fd`](Device::from_fd)
     /// refuses `IFF_VNET_HDR`): the offloads granted cannot all be read back.
     ///
@@ -178,6 +181,26 @@ impl Device {
         let (fd, name, offload) = imp::create_offload(name)?;
         let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::QueryDevice, e).on(name))?;
         Ok(Device { fd, name, index, offload })
+    }
+
+    /// Linux: another queue of this offload device's interface
+    /// ([`Device::with_offload`] makes it multi-queue, `IFF_MULTI_QUEUE`): a
+    /// new descriptor, as a `Device` of its own with the same name, index and
+    /// offloads. The kernel spreads the packets it hands over across the
+    /// queues by flow (`tun_select_queue`), so one thread a queue reads
+    /// in parallel; a packet written to any queue enters the stack. The
+    /// interface lives until every queue is closed.
+    ///
+    /// A device opened without offload is single-queue:
+    /// [`ErrorKind::InvalidInput`], before the kernel is asked.
+    #[cfg(target_os = "linux")]
+    pub fn clone_queue(&self) -> Result<Device, Error> {
+        if !self.offload.vnet_hdr {
+            let why = Detail::Static("only a device made by Device::with_offload has more queues");
+            return Err(Error::invalid(Op::CreateDevice, ErrorKind::InvalidInput, why).on(self.name));
+        }
+        let fd = imp::add_queue(self.name, self.index)?;
+        Ok(Device { fd, name: self.name, index: self.index, offload: self.offload })
     }
 
     fn create(name: Option<InterfaceName>) -> Result<Device, Error> {

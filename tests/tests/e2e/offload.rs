@@ -29,6 +29,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("a_tcp_stream_crosses_two_offload_devices_intact_and_gso_is_split", tcp_across_offload_relay as Case),
         ("an_offload_device_moves_single_packets_and_finishes_their_checksums", single_packets),
         ("recv_batch_gives_every_waiting_packet_sync_and_async_with_and_without_offload", batches_of_waiting_packets),
+        ("an_offload_device_has_more_queues_and_the_kernel_spreads_flows_across_them", queues),
     ]
 }
 
@@ -257,5 +258,41 @@ fn batches_of_waiting_packets() -> Result<()> {
         })?;
         ensure!(got == 3, "async, offload {offload}: {got} datagrams of 3");
     }
+    Ok(())
+}
+
+/// `clone_queue`: a second queue of an offload device's interface; UDP
+/// datagrams of 64 flows (source ports) to the peer come out of both queues,
+/// every one of them once. A device without offload has no other queue.
+fn queues() -> Result<()> {
+    let plain = TunBuilder::new().build()?;
+    let err = plain.device().clone_queue().err().context("a plain device has no second queue")?;
+    ensure!(err.kind() == utun::ErrorKind::InvalidInput, "{err}");
+
+    let tun = TunBuilder::new().offload(true).address(crate::cases::addr("10.0.0.1", 32, Some("10.0.0.2"))?).build()?;
+    let q0 = tun.device();
+    let q1 = q0.clone_queue()?;
+    ensure!(q1.name() == q0.name() && q1.index() == q0.index() && q1.offload() == q0.offload());
+    let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+    let mut sizes = [0usize; SLOTS];
+    let mut scratch = RecvBatch::new();
+    for q in [q0, &q1] {
+        q.set_nonblocking(true)?;
+        while q.recv_batch(&mut scratch, &mut bufs, &mut sizes).is_ok() {}
+    }
+    const FLOWS: usize = 64;
+    let sockets: Vec<UdpSocket> = (0..FLOWS).map(|_| UdpSocket::bind("10.0.0.1:0")).collect::<std::io::Result<_>>()?;
+    for s in &sockets {
+        s.send_to(&[9u8; 100], "10.0.0.2:9")?;
+    }
+    let mut per_queue = [0usize; 2];
+    for (q, count) in [q0, &q1].into_iter().zip(&mut per_queue) {
+        while let Ok(n) = q.recv_batch(&mut scratch, &mut bufs, &mut sizes) {
+            *count += udp_count(&bufs, &sizes, n);
+        }
+    }
+    eprintln!("datagrams per queue: {per_queue:?}");
+    ensure!(per_queue[0] + per_queue[1] == FLOWS, "{per_queue:?}: not {FLOWS} datagrams in all");
+    ensure!(per_queue.iter().all(|&c| c > 0), "{per_queue:?}: the flows were not spread across the queues");
     Ok(())
 }

@@ -88,10 +88,20 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
     Ok((fd, name))
 }
 
-/// [`TUN_FLAGS`] with `IFF_VNET_HDR`: a new interface whose packets each
-/// come after a `virtio_net_hdr` ([`create_offload`]).
+/// [`TUN_FLAGS`] with `IFF_VNET_HDR` and `IFF_MULTI_QUEUE`: a new
+/// interface whose packets each come after a `virtio_net_hdr`
+/// ([`create_offload`]), and which more queues can join ([`add_queue`]).
 const OFFLOAD_FLAGS: c_short = {
-    let flags = sys::IFF_TUN | sys::IFF_NO_PI | sys::IFF_TUN_EXCL | sys::IFF_VNET_HDR;
+    let flags = sys::IFF_TUN | sys::IFF_NO_PI | sys::IFF_TUN_EXCL | sys::IFF_VNET_HDR | sys::IFF_MULTI_QUEUE;
+    assert!(flags <= u16::MAX as u32);
+    (flags as u16) as c_short
+};
+
+/// [`OFFLOAD_FLAGS`] without `IFF_TUN_EXCL`: another queue of an existing
+/// offload interface ([`add_queue`]). `tun_set_iff` refuses (`EINVAL`)
+/// flags other than the interface's own.
+const QUEUE_FLAGS: c_short = {
+    let flags = sys::IFF_TUN | sys::IFF_NO_PI | sys::IFF_VNET_HDR | sys::IFF_MULTI_QUEUE;
     assert!(flags <= u16::MAX as u32);
     (flags as u16) as c_short
 };
@@ -140,6 +150,23 @@ pub(crate) fn create_offload(name: Option<InterfaceName>) -> Result<(OwnedFd, In
     }
     let offload = Offload { vnet_hdr: true, checksum: true, tso: true, tso_ecn: true, uso: granted_uso };
     Ok((fd, name, offload))
+}
+
+/// Opens another queue of the offload interface `name` (index `index`):
+/// `TUNSETIFF` with [`QUEUE_FLAGS`], as `tun_set_iff` attaches another file
+/// to a multi-queue tun (`tun_attach`). The header size and offloads are the
+/// interface's (`tun_struct`), set once by [`create_offload`]. The index is
+/// checked afterwards, as [`attach`] does.
+pub(crate) fn add_queue(name: InterfaceName, index: u32) -> Result<OwnedFd, Error> {
+    let (fd, _) = set_iff(Some(name), QUEUE_FLAGS, |err| match err.raw_os_error() {
+        Some(libc::EINVAL) => err.about("not a multi-queue offload tun interface"),
+        _ => err,
+    })?;
+    if crate::unix::if_nametoindex(name).ok() != Some(index) {
+        let why = Detail::Static("the interface was gone before the queue attached to it");
+        return Err(Error::invalid(Op::CreateDevice, ErrorKind::NotFound, why).on(name));
+    }
+    Ok(fd)
 }
 
 /// The interface name in an `ifreq` the kernel filled.
