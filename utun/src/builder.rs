@@ -60,6 +60,7 @@ pub struct TunBuilder {
     mtu: Option<u32>,
     up: bool,
     routes: Vec<RouteTarget>,
+    offload: bool,
 }
 
 impl Default for TunBuilder {
@@ -71,7 +72,7 @@ impl Default for TunBuilder {
 impl TunBuilder {
     /// A device with a kernel-chosen name, brought up, nothing else.
     pub fn new() -> TunBuilder {
-        TunBuilder { name: None, addresses: Vec::new(), mtu: None, up: true, routes: Vec::new() }
+        TunBuilder { name: None, addresses: Vec::new(), mtu: None, up: true, routes: Vec::new(), offload: false }
     }
 
     /// Asks for this name (`utunN` on macOS).
@@ -113,6 +114,18 @@ impl TunBuilder {
         self
     }
 
+    /// Linux: opens the device with the kernel's offloads
+    /// ([`Device::with_offload`]): large TCP/UDP packets handed over and
+    /// taken, which [`Device::recv_batch`] splits and [`Device::send_batch`]
+    /// makes. Off by default. On macOS, `true` makes
+    /// [`build`](TunBuilder::build) fail with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) (utun has
+    /// no such offload).
+    pub fn offload(mut self, offload: bool) -> TunBuilder {
+        self.offload = offload;
+        self
+    }
+
     /// Creates and configures the device. When a step fails, the steps
     /// already done are undone and the device is closed (which removes it):
     /// nothing is left behind. With the interface up, it returns once the
@@ -126,9 +139,16 @@ impl TunBuilder {
         if let Some(mtu) = self.mtu {
             crate::backend::ifconfig::check_mtu_keeps_ipv6(mtu, self.addresses.iter())?;
         }
-        let device = match &self.name {
-            Some(name) => Device::with_name(name)?,
-            None => Device::new()?,
+        let device = match (&self.name, self.offload) {
+            #[cfg(target_os = "linux")]
+            (name, true) => Device::with_offload(name.as_deref())?,
+            #[cfg(not(target_os = "linux"))]
+            (_, true) => {
+                let why = crate::error::Detail::Static("offload exists only on Linux");
+                return Err(Error::invalid(crate::Op::CreateDevice, crate::ErrorKind::InvalidInput, why));
+            }
+            (Some(name), false) => Device::with_name(name)?,
+            (None, false) => Device::new()?,
         };
         let iface = device.interface();
         let mut cleanup = Cleanup::new();

@@ -9,6 +9,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
+use crate::batch::{Offload, RecvBatch, SendBatch};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 
@@ -70,6 +71,7 @@ pub struct Device<Fd = OwnedFd> {
     fd: Fd,
     name: InterfaceName,
     index: u32,
+    offload: Offload,
 }
 
 /// A device over a descriptor it borrows and never closes (see [`Device`]):
@@ -133,13 +135,78 @@ impl Device {
         let name = InterfaceName::new(name).map_err(|e| e.with_op(Op::CreateDevice))?;
         let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::CreateDevice, e).on(name))?;
         let fd = imp::attach(name, index)?;
-        Ok(Device { fd, name, index })
+        Ok(Device { fd, name, index, offload: Offload::default() })
+    }
+
+    /// Linux: creates a device, as [`new`](Device::new) (`name` `None`) or
+    /// [`with_name`](Device::with_name) do, with the kernel's offloads:
+    /// opened with `IFF_VNET_HDR` (a `virtio_net_hdr` before each packet on
+    /// the descriptor, which the device reads and writes itself), and
+    /// `TUNSETOFFLOAD` asking for checksum offload, TCP segmentation offload
+    /// (IPv4, IPv6, ECN) and, where the kernel (6.2+) and utun's headers
+    /// know it, UDP segmentation offload; a kernel that refuses USO is asked
+    /// again without it. [`offload`](Device::offload) tells what was granted.
+    ///
+    /// The kernel then hands over TCP (and UDP) packets of up to 64 KiB,
+    /// which [`recv_batch`](Device::recv_batch) splits into MTU-sized
+    /// packets with their checksums, and takes such packets, which
+    /// [`send_batch`](Device::send_batch) makes by merging segments of a
+    /// flow: far fewer system calls per byte. [`send`](Device::send) and
+    /// [`recv`](Device::recv) still move one plain packet (a GSO packet
+    /// that `recv` reads is dropped with an
+    /// [`ErrorKind::InvalidInput`] error: use `recv_batch` on such a device).
+    ///
+    /// The interface is multi-queue (`IFF_MULTI_QUEUE`): more descriptors,
+    /// read in parallel, come from [`clone_queue`](Device::clone_queue).
+    ///
+    /// Such a descriptor cannot be adopted ([`from_fd`](Device::from_fd)
+    /// refuses `IFF_VNET_HDR`): the offloads granted cannot all be read back.
+    ///
+    /// ```no_run
+    /// // Needs root.
+    /// let dev = utun::Device::with_offload(None)?;
+    /// assert!(dev.offload().tso);
+    /// let mut scratch = utun::RecvBatch::new();
+    /// let mut bufs = vec![[0u8; 1500]; 64];
+    /// let mut sizes = [0usize; 64];
+    /// let n = dev.recv_batch(&mut scratch, &mut bufs, &mut sizes)?;
+    /// for (buf, &len) in bufs.iter().zip(&sizes).take(n) {
+    ///     println!("{} bytes", buf[..len].len());
+    /// }
+    /// # Ok::<(), utun::Error>(())
+    /// ```
+    #[cfg(target_os = "linux")]
+    pub fn with_offload(name: Option<&str>) -> Result<Device, Error> {
+        let name = name.map(InterfaceName::new).transpose().map_err(|e| e.with_op(Op::CreateDevice))?;
+        let (fd, name, offload) = imp::create_offload(name)?;
+        let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::QueryDevice, e).on(name))?;
+        Ok(Device { fd, name, index, offload })
+    }
+
+    /// Linux: another queue of this offload device's interface
+    /// ([`Device::with_offload`] makes it multi-queue, `IFF_MULTI_QUEUE`): a
+    /// new descriptor, as a `Device` of its own with the same name, index and
+    /// offloads. The kernel spreads the packets it hands over across the
+    /// queues by flow (`tun_select_queue`), so one thread a queue reads
+    /// in parallel; a packet written to any queue enters the stack. The
+    /// interface lives until every queue is closed.
+    ///
+    /// A device opened without offload is single-queue:
+    /// [`ErrorKind::InvalidInput`], before the kernel is asked.
+    #[cfg(target_os = "linux")]
+    pub fn clone_queue(&self) -> Result<Device, Error> {
+        if !self.offload.vnet_hdr {
+            let why = Detail::Static("only a device made by Device::with_offload has more queues");
+            return Err(Error::invalid(Op::CreateDevice, ErrorKind::InvalidInput, why).on(self.name));
+        }
+        let fd = imp::add_queue(self.name, self.index)?;
+        Ok(Device { fd, name: self.name, index: self.index, offload: self.offload })
     }
 
     fn create(name: Option<InterfaceName>) -> Result<Device, Error> {
         let (fd, name) = imp::create(name)?;
         let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::QueryDevice, e).on(name))?;
-        Ok(Device { fd, name, index })
+        Ok(Device { fd, name, index, offload: Offload::default() })
     }
 
     /// Adopts `fd`, a device descriptor made elsewhere (handed over by a
@@ -199,7 +266,7 @@ impl Device {
     /// A borrowed device over this device's descriptor, with its name and
     /// index (nothing is checked again).
     pub fn as_borrowed(&self) -> BorrowedDevice<'_> {
-        Device { fd: self.fd.as_fd(), name: self.name, index: self.index }
+        Device { fd: self.fd.as_fd(), name: self.name, index: self.index, offload: self.offload }
     }
 
     /// macOS, iOS: the first (lowest) descriptor of this process that is a
@@ -244,7 +311,7 @@ impl<Fd: AsFd> Device<Fd> {
     fn check(fd: Fd) -> Result<Device<Fd>, Error> {
         let name = imp::identify(fd.as_fd())?;
         let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::AdoptDevice, e).on(name))?;
-        Ok(Device { fd, name, index })
+        Ok(Device { fd, name, index, offload: Offload::default() })
     }
 
     /// The interface name (`utun4`, `tun0`).
@@ -266,8 +333,15 @@ impl<Fd: AsFd> Device<Fd> {
     /// Writes one IPv4 or IPv6 packet; returns its length. The IP version
     /// nibble chooses the header; an empty, cut-short, unknown-version or
     /// over-long packet is a typed error and nothing is written.
+    ///
+    /// On a Linux offload device ([`Device::with_offload`]) the packet goes
+    /// behind a `virtio_net_hdr` that asks for nothing, in one `writev`.
     #[inline(always)]
     pub fn send(&self, packet: &[u8]) -> Result<usize, Error> {
+        #[cfg(target_os = "linux")]
+        if self.offload.vnet_hdr {
+            return imp::send_vnet(self.fd.as_fd(), packet).map_err(|e| e.on(self.name));
+        }
         imp::send(self.fd.as_fd(), packet).map_err(|e| e.on(self.name))
     }
 
@@ -293,7 +367,62 @@ impl<Fd: AsFd> Device<Fd> {
         if buf.is_empty() {
             return Err(self.empty_buffer());
         }
+        #[cfg(target_os = "linux")]
+        if self.offload.vnet_hdr {
+            return imp::recv_vnet(self.fd.as_fd(), buf).map_err(|e| e.on(self.name));
+        }
         imp::recv(self.fd.as_fd(), buf).map_err(|e| e.on(self.name))
+    }
+
+    /// What the kernel does for this device ([`Device::with_offload`] on
+    /// Linux); nothing ([`Offload::default`]) for any other device.
+    pub fn offload(&self) -> Offload {
+        self.offload
+    }
+
+    /// Reads the packets that wait, into `bufs` (packet `i` at the start of
+    /// `bufs[i]`, its length in `sizes[i]`); returns how many. The first is
+    /// waited for as the device's blocking mode says, as [`recv`](Device::recv).
+    ///
+    /// * Linux offload device ([`Device::with_offload`]): one `read` of what
+    ///   the kernel hands over, a plain packet or a GSO packet of up to 64
+    ///   KiB, split into MTU-sized packets with every header and checksum
+    ///   finished (and a plain packet's checksum the kernel left to finish).
+    ///   Too few buffers, or one too short, for its segments is an
+    ///   [`ErrorKind::BufferTooSmall`] error, and the packet is lost: give
+    ///   as many buffers as 64 KiB makes segments at the MTU (46 at 1500),
+    ///   each as large as the MTU.
+    /// * Otherwise: one packet, and, when the device is non-blocking (macOS:
+    ///   always, `MSG_DONTWAIT`), further packets while they wait and buffers
+    ///   remain. An error on a further packet ends the batch (it comes again
+    ///   on the next call, or, for a packet too large for its buffer, that
+    ///   packet is dropped).
+    ///
+    /// No allocation once `scratch` has served one batch. No buffer
+    /// (`bufs` or `sizes` empty) is [`ErrorKind::InvalidInput`].
+    pub fn recv_batch<B: AsMut<[u8]>>(
+        &self,
+        scratch: &mut RecvBatch,
+        bufs: &mut [B],
+        sizes: &mut [usize],
+    ) -> Result<usize, Error> {
+        imp::recv_batch(self.fd.as_fd(), self.offload, scratch, bufs, sizes).map_err(|e| e.on(self.name))
+    }
+
+    /// Writes `packets` (plain IPv4/IPv6 packets, each checked as
+    /// [`send`](Device::send) checks it); returns how many (all of them).
+    ///
+    /// * Linux offload device: TCP segments (and, with [`Offload::uso`], UDP
+    ///   datagrams) of one flow that follow each other are merged into one
+    ///   GSO packet that the kernel segments again, one `write` a merged
+    ///   packet; packets of other flows keep their order within their flow.
+    /// * Otherwise: one [`send`](Device::send) each.
+    ///
+    /// An error stops the batch: the packets before the failing one (or
+    /// merged packet) were written. No allocation once `scratch` has served
+    /// a batch as large.
+    pub fn send_batch<B: AsRef<[u8]>>(&self, scratch: &mut SendBatch, packets: &[B]) -> Result<usize, Error> {
+        imp::send_batch(self.fd.as_fd(), self.offload, scratch, packets).map_err(|e| e.on(self.name))
     }
 
     /// The error of a `recv` into an empty buffer (out of the packet path's way).

@@ -62,6 +62,7 @@ compile_error!("utun supports macOS and iOS (utun) and Linux (tun)");
 // On iOS the byte layer's address requests and parsers serve only the
 // configuration that iOS leaves out: built (their unit tests run), unused.
 mod adopt;
+mod batch;
 #[cfg_attr(target_os = "ios", allow(dead_code))]
 mod codec;
 mod device;
@@ -86,6 +87,7 @@ mod async_device;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_device::AsyncDevice;
+pub use batch::{Offload, RecvBatch, SendBatch};
 pub use device::{BorrowedDevice, Device};
 pub use error::{Error, ErrorKind, Op, Result};
 pub use handover::{recv_fd, send_fd};

@@ -28,7 +28,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
 
 /// Runs `ping -c 3` to 10.0.0.2 while `dev` answers; both ways: the requests
 /// come out of the device, the replies go into it.
-fn ping_through<Fd: AsFd + Sync>(dev: &Device<Fd>) -> Result<u64> {
+pub(crate) fn ping_through<Fd: AsFd + Sync>(dev: &Device<Fd>) -> Result<u64> {
     let stop = AtomicBool::new(false);
     let (out, served) = std::thread::scope(|s| {
         let responder = s.spawn(|| echo::serve(dev, &stop));

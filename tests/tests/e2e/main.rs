@@ -23,6 +23,8 @@ mod hostile;
 #[cfg(target_os = "linux")]
 mod kernel;
 #[cfg(target_os = "linux")]
+mod offload;
+#[cfg(target_os = "linux")]
 mod prefix;
 #[cfg(target_os = "linux")]
 mod routing;
@@ -51,8 +53,10 @@ fn main() {
     // A test that has not finished by then fails, rather than hold the run:
     // the slowest take a few seconds (the flood test bounds itself at 20 s).
     let suite = utun_tests::suite::Suite::new("e2e").time_limit(std::time::Duration::from_secs(60));
-    let mut trials =
-        suite.trials([cases::all(), prefix::all(), scoped::all(), hostile::all(), fault::all(), adopt::all()].concat());
+    let mut trials = suite.trials(
+        [cases::all(), prefix::all(), scoped::all(), hostile::all(), fault::all(), adopt::all(), offload::all()]
+            .concat(),
+    );
     // Runs the built example, which makes its own namespace.
     trials.push(adopt::privsep_trial());
     libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit()

@@ -10,6 +10,7 @@ use tokio::io::Interest;
 use tokio::runtime::Handle;
 
 use self::reactor::{READ_INTEREST, Reactor, WRITE_INTEREST};
+use crate::batch::RecvBatch;
 use crate::device::Device;
 use crate::error::{Error, Op};
 
@@ -202,6 +203,30 @@ impl<Fd: AsFd> AsyncDevice<Fd> {
             }
         }
         self.wait_then(Op::Recv, READ_INTEREST, |dev| dev.recv(buf)).await
+    }
+
+    /// Reads the packets that wait into `bufs`, waiting until one arrives;
+    /// returns how many ([`Device::recv_batch`], with its errors: on a Linux
+    /// offload device one read split into its segments, otherwise every
+    /// packet that waits, as many as `bufs` holds).
+    ///
+    /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
+    pub async fn recv_batch<B: AsMut<[u8]>>(
+        &self,
+        scratch: &mut RecvBatch,
+        bufs: &mut [B],
+        sizes: &mut [usize],
+    ) -> Result<usize, Error> {
+        match self.device.recv_batch(scratch, bufs, sizes) {
+            Err(e) if e.is_would_block() => {}
+            done => {
+                if done.is_ok() {
+                    self.reactor.found_ready();
+                }
+                return done;
+            }
+        }
+        self.wait_then(Op::Recv, READ_INTEREST, |dev| dev.recv_batch(scratch, bufs, sizes)).await
     }
 
     /// Writes one IPv4 or IPv6 packet and returns its length, waiting while

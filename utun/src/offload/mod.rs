@@ -11,10 +11,10 @@
 //! protocol numbers); the rest is plain byte arithmetic that would build on
 //! any host, should macOS ever want it.
 //!
-//! Not wired to the device yet: the batch receive and send of the device
-//! will call [`split::split`] and [`coalesce::Coalescer::coalesce`].
-// Until the device calls it (issue 16), only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
+//! The device calls them: `Device::recv_batch` reads one packet and
+//! [`split::split`]s it, `Device::send_batch` merges with
+//! [`coalesce::Coalescer::coalesce`] and writes each record
+//! (backend/linux/device.rs).
 
 pub(crate) mod checksum;
 pub(crate) mod coalesce;

@@ -14,14 +14,18 @@
 //! and returns that count) is recognised by its own length field, which the
 //! kernel always fills in.
 
-use std::ffi::c_short;
+use std::ffi::{c_int, c_short};
 use std::io;
 use std::os::fd::{AsFd as _, BorrowedFd, FromRawFd, OwnedFd};
 
 use utun_sys as sys;
 
+use crate::batch::{Offload, RecvBatch, SendBatch};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
+use crate::offload::coalesce::{self, CoalesceOptions};
+use crate::offload::split;
+use crate::offload::vnet::{Gso, VNET_HDR_LEN, VnetHeader};
 use crate::packet::{self, V4_HEADER, V6_HEADER};
 
 /// Whether a waiter must ask for error events too: a tun descriptor whose
@@ -82,6 +86,96 @@ pub(crate) fn create(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceN
     let name = InterfaceName::from_c_bytes(&bytes)
         .ok_or_else(|| Error::invalid(Op::CreateDevice, ErrorKind::MalformedReply, Detail::Static("TUNSETIFF name")))?;
     Ok((fd, name))
+}
+
+/// [`TUN_FLAGS`] with `IFF_VNET_HDR` and `IFF_MULTI_QUEUE`: a new
+/// interface whose packets each come after a `virtio_net_hdr`
+/// ([`create_offload`]), and which more queues can join ([`add_queue`]).
+const OFFLOAD_FLAGS: c_short = {
+    let flags = sys::IFF_TUN | sys::IFF_NO_PI | sys::IFF_TUN_EXCL | sys::IFF_VNET_HDR | sys::IFF_MULTI_QUEUE;
+    assert!(flags <= u16::MAX as u32);
+    (flags as u16) as c_short
+};
+
+/// [`OFFLOAD_FLAGS`] without `IFF_TUN_EXCL`: another queue of an existing
+/// offload interface ([`add_queue`]). `tun_set_iff` refuses (`EINVAL`)
+/// flags other than the interface's own.
+const QUEUE_FLAGS: c_short = {
+    let flags = sys::IFF_TUN | sys::IFF_NO_PI | sys::IFF_VNET_HDR | sys::IFF_MULTI_QUEUE;
+    assert!(flags <= u16::MAX as u32);
+    (flags as u16) as c_short
+};
+
+/// An ioctl whose argument is the value itself, not a pointer (`TUNSETOFFLOAD`).
+fn ioctl_value(fd: BorrowedFd<'_>, request: libc::c_ulong, value: libc::c_ulong) -> io::Result<()> {
+    // SAFETY: the callers pass requests that take their argument by value
+    // (drivers/net/tun.c, `__tun_chr_ioctl`: `TUNSETOFFLOAD` hands `arg` to
+    // `set_offload` as flags), so no memory is read or written through it.
+    crate::unix::cvt(unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&fd), request as _, value) }).map(drop)
+}
+
+/// Creates a tun interface as [`create`] does, but with `IFF_VNET_HDR`,
+/// the header size set to `sizeof(struct virtio_net_hdr)`
+/// (`TUNSETVNETHDRSZ`), and the offloads asked of the kernel
+/// (`TUNSETOFFLOAD`): checksum, TSO for IPv4 and IPv6 with ECN, and UDP
+/// segmentation (`TUN_F_USO4 | TUN_F_USO6`) when the headers name it. A
+/// kernel that refuses USO (`EINVAL`: before Linux 6.2, `set_offload`
+/// rejects unknown flags) is asked again without it. Returns what was granted.
+pub(crate) fn create_offload(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceName, Offload), Error> {
+    let (fd, ifr) = set_iff(name, OFFLOAD_FLAGS, |err| {
+        let taken = err.raw_os_error() == Some(libc::EBUSY) && name.is_some();
+        if taken { err.with_kind(ErrorKind::Busy).about("the name is taken by another interface") } else { err }
+    })?;
+    let name = ifr_name(&ifr, Op::CreateDevice)?;
+    let mut size = c_int::try_from(VNET_HDR_LEN).unwrap_or(c_int::MAX);
+    // SAFETY: TUNSETVNETHDRSZ is `_IOW('T', 216, int)` and reads an `int`, which `size` is.
+    unsafe { crate::unix::ioctl_with(fd.as_fd(), sys::TUNSETVNETHDRSZ, &mut size) }
+        .map_err(|e| Error::os(Op::CreateDevice, e).on(name).about("TUNSETVNETHDRSZ"))?;
+    let base = sys::TUN_F_CSUM | sys::TUN_F_TSO4 | sys::TUN_F_TSO6 | sys::TUN_F_TSO_ECN;
+    let uso = match (sys::linux::optional::TUN_F_USO4, sys::linux::optional::TUN_F_USO6) {
+        (Some(four), Some(six)) => Some(four | six),
+        _ => None,
+    };
+    let set = |flags: u32| ioctl_value(fd.as_fd(), sys::TUNSETOFFLOAD, libc::c_ulong::from(flags));
+    let granted_uso = match uso {
+        Some(uso) => match set(base | uso) {
+            Ok(()) => true,
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => false,
+            Err(e) => return Err(Error::os(Op::CreateDevice, e).on(name).about("TUNSETOFFLOAD")),
+        },
+        None => false,
+    };
+    if !granted_uso {
+        set(base).map_err(|e| Error::os(Op::CreateDevice, e).on(name).about("TUNSETOFFLOAD"))?;
+    }
+    let offload = Offload { vnet_hdr: true, checksum: true, tso: true, tso_ecn: true, uso: granted_uso };
+    Ok((fd, name, offload))
+}
+
+/// Opens another queue of the offload interface `name` (index `index`):
+/// `TUNSETIFF` with [`QUEUE_FLAGS`], as `tun_set_iff` attaches another file
+/// to a multi-queue tun (`tun_attach`). The header size and offloads are the
+/// interface's (`tun_struct`), set once by [`create_offload`]. The index is
+/// checked afterwards, as [`attach`] does.
+pub(crate) fn add_queue(name: InterfaceName, index: u32) -> Result<OwnedFd, Error> {
+    let (fd, _) = set_iff(Some(name), QUEUE_FLAGS, |err| match err.raw_os_error() {
+        Some(libc::EINVAL) => err.about("not a multi-queue offload tun interface"),
+        _ => err,
+    })?;
+    if crate::unix::if_nametoindex(name).ok() != Some(index) {
+        let why = Detail::Static("the interface was gone before the queue attached to it");
+        return Err(Error::invalid(Op::CreateDevice, ErrorKind::NotFound, why).on(name));
+    }
+    Ok(fd)
+}
+
+/// The interface name in an `ifreq` the kernel filled.
+fn ifr_name(ifr: &sys::ifreq, op: Op) -> Result<InterfaceName, Error> {
+    // SAFETY: reading the name member of a plain-data union the kernel filled.
+    let raw_name = unsafe { ifr.ifr_ifrn.ifrn_name };
+    let bytes: Vec<u8> = raw_name.iter().map(|&c| c as u8).collect();
+    InterfaceName::from_c_bytes(&bytes)
+        .ok_or_else(|| Error::invalid(op, ErrorKind::MalformedReply, Detail::Static("TUNSETIFF name")))
 }
 
 /// Attaches to the existing tun interface `name`, whose index is `index`
@@ -175,7 +269,8 @@ pub(crate) fn identify(fd: BorrowedFd<'_>) -> Result<InterfaceName, Error> {
     }
     if flags & sys::IFF_VNET_HDR != 0 {
         return refuse(
-            "a tun device with IFF_VNET_HDR (a virtio_net_hdr before each packet), which this crate does not speak",
+            "a tun device with IFF_VNET_HDR (a virtio_net_hdr before each packet): adopting one is not supported \
+             (its header size and granted offloads cannot all be read back); make it with Device::with_offload",
         );
     }
     let index = crate::unix::if_nametoindex(name).map_err(|e| Error::os(Op::AdoptDevice, e).on(name))?;
@@ -218,6 +313,132 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let n = super::retry(|| rustix::io::read(fd, &mut *buf)).map_err(|e| os_error(Op::Recv, e))?;
     check_incoming(&buf[..n], buf.len())?;
     Ok(n)
+}
+
+/// [`send`] on an offload device: the packet behind a `virtio_net_hdr`
+/// that asks for nothing (`GSO_NONE`, no flags), one `writev`.
+pub(crate) fn send_vnet(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Error> {
+    packet::check_outgoing(packet)?;
+    let mut head = [0u8; VNET_HDR_LEN];
+    VnetHeader::default().write(&mut head)?;
+    let iov = [io::IoSlice::new(&head), io::IoSlice::new(packet)];
+    let n = super::retry(|| rustix::io::writev(fd, &iov)).map_err(|e| os_error(Op::Send, e))?;
+    Ok(n.saturating_sub(VNET_HDR_LEN))
+}
+
+/// [`recv`] on an offload device: the `virtio_net_hdr` and the packet in
+/// one `readv`; a plain packet whose checksum the kernel left to finish
+/// (`NEEDS_CSUM`) gets it. A GSO packet (more than one packet's worth) is
+/// an [`ErrorKind::InvalidInput`] error: it is consumed, and only
+/// `recv_batch` can split it.
+pub(crate) fn recv_vnet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
+    let mut head = [0u8; VNET_HDR_LEN];
+    let capacity = buf.len();
+    let n = {
+        let mut iov = [io::IoSliceMut::new(&mut head), io::IoSliceMut::new(buf)];
+        super::retry(|| rustix::io::readv(fd, &mut iov)).map_err(|e| os_error(Op::Recv, e))?
+    };
+    let Some(n) = n.checked_sub(VNET_HDR_LEN) else {
+        return Err(Error::invalid(
+            Op::Recv,
+            ErrorKind::MalformedPacket,
+            Detail::Static("shorter than its virtio_net_hdr"),
+        ));
+    };
+    let hdr = VnetHeader::parse(&head)?;
+    if hdr.gso != Gso::None {
+        let why =
+            Detail::Static("a GSO packet (several packets' worth) was read and dropped: only recv_batch splits them");
+        return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, why));
+    }
+    check_incoming(&buf[..n], capacity)?;
+    if hdr.needs_csum {
+        split::finish_checksum(&hdr, &mut buf[..n])?;
+    }
+    Ok(n)
+}
+
+/// The room a read on an offload device needs: the header and the largest
+/// GSO packet (an IPv6 header and 64 KiB of payload).
+const GSO_READ_LEN: usize = VNET_HDR_LEN + V6_HEADER + u16::MAX as usize;
+
+/// Reads packets into `bufs`: on an offload device one `read` of a
+/// (possibly GSO) packet, split into as many plain packets; otherwise one
+/// packet as [`recv`] reads it, and more while the descriptor is
+/// non-blocking and packets wait (a blocking descriptor gives one: a second
+/// `read` could wait).
+pub(crate) fn recv_batch<B: AsMut<[u8]>>(
+    fd: BorrowedFd<'_>,
+    offload: Offload,
+    scratch: &mut RecvBatch,
+    bufs: &mut [B],
+    sizes: &mut [usize],
+) -> Result<usize, Error> {
+    let slots = bufs.len().min(sizes.len());
+    if slots == 0 {
+        return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, Detail::Static("no buffer to read into")));
+    }
+    if offload.vnet_hdr {
+        if scratch.buf.len() < GSO_READ_LEN {
+            scratch.buf.resize(GSO_READ_LEN, 0);
+        }
+        let buf = &mut scratch.buf[..];
+        let n = super::retry(|| rustix::io::read(fd, &mut *buf)).map_err(|e| os_error(Op::Recv, e))?;
+        let (head, packet) = buf[..n].split_at_mut(VNET_HDR_LEN.min(n));
+        let hdr = VnetHeader::parse(head)?;
+        if hdr.gso == Gso::None {
+            check_incoming(packet, packet.len() + 1)?;
+        }
+        return split::split(&hdr, packet, &mut bufs[..slots], &mut sizes[..slots]);
+    }
+    sizes[0] = recv(fd, bufs[0].as_mut())?;
+    if slots == 1 || !crate::unix::is_nonblocking(fd).unwrap_or(false) {
+        return Ok(1);
+    }
+    let mut got = 1;
+    while got < slots {
+        match recv(fd, bufs[got].as_mut()) {
+            Ok(n) => sizes[got] = n,
+            // WouldBlock ends the batch; another error will come again on the
+            // next call, after the packets read so far are handed over.
+            Err(_) => break,
+        }
+        got += 1;
+    }
+    Ok(got)
+}
+
+/// Writes `packets`: on an offload device merged ([`coalesce`]) into as few
+/// records as it can, one `write` each; otherwise one [`send`] each.
+pub(crate) fn send_batch<B: AsRef<[u8]>>(
+    fd: BorrowedFd<'_>,
+    offload: Offload,
+    scratch: &mut SendBatch,
+    packets: &[B],
+) -> Result<usize, Error> {
+    if !offload.vnet_hdr {
+        for p in packets {
+            send(fd, p.as_ref())?;
+        }
+        return Ok(packets.len());
+    }
+    let need = coalesce::capacity(packets);
+    if scratch.out.len() < need {
+        scratch.out.resize(need, 0);
+    }
+    if scratch.lens.len() < packets.len() {
+        scratch.lens.resize(packets.len(), 0);
+    }
+    let options = CoalesceOptions { tcp: true, udp: offload.uso };
+    let records = scratch.coalescer.coalesce(packets, options, &mut scratch.out, &mut scratch.lens)?;
+    let mut at = 0;
+    for &len in &scratch.lens[..records] {
+        let record = &scratch.out[at..at + len];
+        packet::check_outgoing(&record[VNET_HDR_LEN..])?;
+        super::retry(|| rustix::io::write(fd, record)).map_err(|e| os_error(Op::Send, e))?;
+        at += len;
+    }
+    Ok(packets.len())
 }
 
 /// The error of a failed `read` or `write` (out of the packet path's way).

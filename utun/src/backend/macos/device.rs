@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use utun_sys::apple as sys;
 
+use crate::batch::{Offload, RecvBatch, SendBatch};
 use crate::codec::bsd::datagram::{self, HEADER_LEN};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
@@ -252,14 +253,14 @@ fn writev2(fd: BorrowedFd<'_>, head: &[u8], body: &[u8]) -> io::Result<usize> {
 
 /// `recvmsg` into a header and a body; returns the datagram's length and the
 /// message flags (`MSG_TRUNC` when it did not fit); `EINTR` retried.
-fn recvmsg2(fd: BorrowedFd<'_>, head: &mut [u8], body: &mut [u8]) -> io::Result<(usize, c_int)> {
+fn recvmsg2(fd: BorrowedFd<'_>, head: &mut [u8], body: &mut [u8], flags: c_int) -> io::Result<(usize, c_int)> {
     let mut iov = [IoSliceMut::new(head), IoSliceMut::new(body)];
     // SAFETY: an all-zero msghdr is valid (no name, no control data).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = iov.as_mut_ptr().cast();
     msg.msg_iovlen = iov.len() as _;
     // SAFETY: `msg` points at two writable iovecs that outlive the call.
-    let n = crate::unix::cvt_r(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, 0) })?;
+    let n = crate::unix::cvt_r(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) })?;
     Ok((super::byte_count(n), msg.msg_flags))
 }
 
@@ -285,8 +286,56 @@ pub(crate) fn send(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Error> {
 pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     let mut head = [0u8; HEADER_LEN];
     let capacity = buf.len();
-    let (n, flags) = recvmsg2(fd, &mut head, buf).map_err(|e| Error::os(Op::Recv, e))?;
+    let (n, flags) = recvmsg2(fd, &mut head, buf, 0).map_err(|e| Error::os(Op::Recv, e))?;
     datagram::packet_len(n, flags & libc::MSG_TRUNC != 0, head, capacity)
+}
+
+/// [`recv`] with `MSG_DONTWAIT`: a packet only if one waits.
+fn recv_nowait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
+    let mut head = [0u8; HEADER_LEN];
+    let capacity = buf.len();
+    let (n, flags) = recvmsg2(fd, &mut head, buf, libc::MSG_DONTWAIT).map_err(|e| Error::os(Op::Recv, e))?;
+    datagram::packet_len(n, flags & libc::MSG_TRUNC != 0, head, capacity)
+}
+
+/// Reads packets into `bufs`: the first as [`recv`] (as the descriptor's
+/// blocking mode says), then with `MSG_DONTWAIT` while packets wait and
+/// buffers remain. An error on a further packet ends the batch. (No offload
+/// on macOS: `offload` and `scratch` are unused.)
+pub(crate) fn recv_batch<B: AsMut<[u8]>>(
+    fd: BorrowedFd<'_>,
+    _offload: Offload,
+    _scratch: &mut RecvBatch,
+    bufs: &mut [B],
+    sizes: &mut [usize],
+) -> Result<usize, Error> {
+    let slots = bufs.len().min(sizes.len());
+    if slots == 0 {
+        return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, Detail::Static("no buffer to read into")));
+    }
+    sizes[0] = recv(fd, bufs[0].as_mut())?;
+    let mut got = 1;
+    while got < slots {
+        match recv_nowait(fd, bufs[got].as_mut()) {
+            Ok(n) => sizes[got] = n,
+            Err(_) => break,
+        }
+        got += 1;
+    }
+    Ok(got)
+}
+
+/// Writes `packets`, one [`send`] each.
+pub(crate) fn send_batch<B: AsRef<[u8]>>(
+    fd: BorrowedFd<'_>,
+    _offload: Offload,
+    _scratch: &mut SendBatch,
+    packets: &[B],
+) -> Result<usize, Error> {
+    for p in packets {
+        send(fd, p.as_ref())?;
+    }
+    Ok(packets.len())
 }
 
 /// `UTUN_OPT_MAX_PENDING_PACKETS` (a `u_int32_t`; XNU if_utun.c refuses 0

@@ -1,0 +1,298 @@
+//! The Linux offload device (`Device::with_offload`) against the real
+//! kernel: a TCP connection crosses two offload tun devices in two network
+//! namespaces, joined by a relay that reads with `recv_batch` (splitting
+//! what the kernel segmented late, GSO) and writes with `send_batch`
+//! (merging segments again, GRO). The bytes must arrive intact, and at least
+//! one read must have given several segments: proof that the kernel handed
+//! over a GSO packet and the device split it, with checksums the receiving
+//! kernel accepted.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, ensure};
+use utun::{Device, RecvBatch, SendBatch, TunBuilder};
+use utun_tests::netns::Namespace;
+use utun_tests::packet::{fold, sum16};
+use utun_tests::suite::Case;
+
+/// Every case, by name.
+pub fn all() -> Vec<(&'static str, Case)> {
+    vec![
+        ("a_tcp_stream_crosses_two_offload_devices_intact_and_gso_is_split", tcp_across_offload_relay as Case),
+        ("an_offload_device_moves_single_packets_and_finishes_their_checksums", single_packets),
+        ("recv_batch_gives_every_waiting_packet_sync_and_async_with_and_without_offload", batches_of_waiting_packets),
+        ("an_offload_device_has_more_queues_and_the_kernel_spreads_flows_across_them", queues),
+    ]
+}
+
+/// Bytes sent through the relay.
+const TOTAL: usize = 20 << 20;
+/// Buffers per batch: 64 KiB at the MTU (1500) is 45 segments.
+const SLOTS: usize = 64;
+
+/// The byte at `i` of the stream (not periodic at any small period).
+fn pattern(i: usize) -> u8 {
+    (i ^ (i >> 9) ^ (i >> 17)) as u8
+}
+
+/// `ip` in the calling thread's namespace.
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip").args(args).output().context("running ip")?;
+    ensure!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+/// Gives `dev` `local` with `peer` and brings it up.
+fn configure(dev: &Device, local: &str, peer: &str) -> Result<()> {
+    let name = dev.name().to_string();
+    ip(&["addr", "add", local, "peer", peer, "dev", &name])?;
+    ip(&["link", "set", &name, "up"])
+}
+
+/// Waits (100 ms at most) for `dev` to have a packet; false when none came.
+fn readable(dev: &Device) -> Result<bool> {
+    let mut pfd = libc::pollfd { fd: dev.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, its count 1, a bounded timeout.
+    let n = unsafe { libc::poll(&mut pfd, 1, 100) };
+    ensure!(n >= 0, "poll: {}", std::io::Error::last_os_error());
+    Ok(n > 0)
+}
+
+/// Moves packets from `from` to `to` until `stop`; counts the reads that gave
+/// more than one packet in `multi`, and the packets in `packets`.
+fn relay(from: &Device, to: &Device, stop: &AtomicBool, multi: &AtomicUsize, packets: &AtomicU64) -> Result<()> {
+    let mut rx = RecvBatch::new();
+    let mut tx = SendBatch::new();
+    let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+    let mut sizes = [0usize; SLOTS];
+    while !stop.load(Ordering::Relaxed) {
+        if !readable(from)? {
+            continue;
+        }
+        let n = from.recv_batch(&mut rx, &mut bufs, &mut sizes).context("recv_batch")?;
+        if n > 1 {
+            multi.fetch_add(1, Ordering::Relaxed);
+        }
+        packets.fetch_add(n as u64, Ordering::Relaxed);
+        let out: Vec<&[u8]> = bufs.iter().zip(&sizes).take(n).map(|(b, &len)| &b[..len]).collect();
+        to.send_batch(&mut tx, &out).context("send_batch")?;
+    }
+    Ok(())
+}
+
+fn tcp_across_offload_relay() -> Result<()> {
+    // This thread's namespace: device A, 10.77.0.1, the sender.
+    let a = Device::with_offload(None).context("an offload device")?;
+    ensure!(a.offload().vnet_hdr && a.offload().tso, "offloads granted: {:?}", a.offload());
+    configure(&a, "10.77.0.1", "10.77.0.2")?;
+
+    // Another namespace: device B, 10.77.0.2, the listener; B comes back
+    // here for the relay, and the receiving thread checks every byte.
+    let (dev_tx, dev_rx) = mpsc::channel::<(Device, SocketAddr)>();
+    let receiver = thread::spawn(move || {
+        Namespace::new().run_within(Duration::from_secs(50), move || {
+            let b = Device::with_offload(None).context("the second offload device")?;
+            configure(&b, "10.77.0.2", "10.77.0.1")?;
+            let listener = TcpListener::bind("10.77.0.2:0")?;
+            let addr = listener.local_addr()?;
+            dev_tx.send((b, addr)).map_err(|_| anyhow!("the test is gone"))?;
+            let (mut conn, _) = listener.accept()?;
+            conn.set_read_timeout(Some(Duration::from_secs(20)))?;
+            let mut buf = vec![0u8; 1 << 16];
+            let mut at = 0usize;
+            loop {
+                let n = conn.read(&mut buf).context("reading the stream")?;
+                if n == 0 {
+                    break;
+                }
+                for (k, &byte) in buf[..n].iter().enumerate() {
+                    ensure!(byte == pattern(at + k), "byte {} differs", at + k);
+                }
+                at += n;
+            }
+            Ok(at)
+        })
+    });
+    let (b, addr) = dev_rx.recv_timeout(Duration::from_secs(10)).context("the second namespace's device")?;
+
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let stop = Arc::new(AtomicBool::new(false));
+    let multi = Arc::new(AtomicUsize::new(0));
+    let packets = Arc::new(AtomicU64::new(0));
+    let spawn_relay = |from: &Arc<Device>, to: &Arc<Device>| {
+        let (from, to, stop, multi, packets) = (from.clone(), to.clone(), stop.clone(), multi.clone(), packets.clone());
+        thread::spawn(move || relay(&from, &to, &stop, &multi, &packets))
+    };
+    let relays = [spawn_relay(&a, &b), spawn_relay(&b, &a)];
+
+    let sent = (|| -> Result<()> {
+        let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).context("connecting across")?;
+        conn.set_write_timeout(Some(Duration::from_secs(20)))?;
+        let chunk: Vec<u8> = (0..TOTAL).map(pattern).collect();
+        conn.write_all(&chunk).context("sending")?;
+        conn.shutdown(std::net::Shutdown::Write)?;
+        Ok(())
+    })();
+    let received = receiver.join().map_err(|_| anyhow!("the receiver panicked"))?;
+    stop.store(true, Ordering::Relaxed);
+    for r in relays {
+        r.join().map_err(|_| anyhow!("a relay panicked"))??;
+    }
+    sent?;
+    let received = received?;
+    ensure!(received == TOTAL, "{received} bytes arrived of {TOTAL}");
+    let multi = multi.load(Ordering::Relaxed);
+    eprintln!("offload granted: {:?}", a.offload());
+    eprintln!(
+        "offload relay: {TOTAL} bytes, {} packets, {multi} reads of several segments",
+        packets.load(Ordering::Relaxed)
+    );
+    ensure!(multi > 0, "no read gave more than one segment: the kernel handed over no GSO packet");
+    Ok(())
+}
+
+/// `send` and `recv` on an offload device (a `virtio_net_hdr` written and
+/// read around each packet): `ping` is answered through them, and a UDP
+/// datagram the kernel hands over with its checksum left to finish
+/// (`NEEDS_CSUM`: the device has `TUN_F_CSUM`) arrives with a valid one.
+fn single_packets() -> Result<()> {
+    let tun = TunBuilder::new().offload(true).address(crate::cases::addr("10.0.0.1", 32, Some("10.0.0.2"))?).build()?;
+    let dev = tun.device();
+    ensure!(dev.offload().vnet_hdr, "offloads granted: {:?}", dev.offload());
+    ensure!(crate::adopt::ping_through(dev)? == 3);
+
+    let socket = UdpSocket::bind("10.0.0.1:0")?;
+    let payload: Vec<u8> = (0..1000).map(pattern).collect();
+    socket.send_to(&payload, "10.0.0.2:9")?;
+    let mut buf = vec![0u8; 2048];
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let udp = loop {
+        ensure!(Instant::now() < deadline, "the UDP datagram never came out of the device");
+        if !readable(dev)? {
+            continue;
+        }
+        let n = match dev.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.is_would_block() => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let p = &buf[..n];
+        if p[0] >> 4 == 4 && p[9] == libc::IPPROTO_UDP as u8 && n == 20 + 8 + payload.len() {
+            break p.to_vec();
+        }
+    };
+    ensure!(udp[28..] == payload[..], "the payload differs");
+    // The UDP checksum over the pseudo-header and the datagram verifies.
+    let len = (udp.len() - 20) as u32;
+    let acc = sum16(sum16(0, &udp[12..20]) + libc::IPPROTO_UDP as u32 + len, &udp[20..]);
+    ensure!(fold(acc) == 0, "the UDP checksum does not verify: {:#06x}", fold(acc));
+    Ok(())
+}
+
+/// UDP datagrams to 10.0.0.2 that `dev` gave in `bufs[..n]`.
+fn udp_count(bufs: &[Vec<u8>], sizes: &[usize], n: usize) -> usize {
+    bufs.iter()
+        .zip(sizes)
+        .take(n)
+        .filter(|&(b, &len)| len >= 28 && b[0] >> 4 == 4 && b[9] == libc::IPPROTO_UDP as u8)
+        .count()
+}
+
+/// Three datagrams queued before the call: one `recv_batch` of a
+/// non-blocking device gives them all, without offload (a loop of reads)
+/// and with it (each read a plain packet), and so does `AsyncDevice::recv_batch`.
+fn batches_of_waiting_packets() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+    for offload in [false, true] {
+        let tun = TunBuilder::new()
+            .offload(offload)
+            .address(crate::cases::addr("10.0.0.1", 32, Some("10.0.0.2"))?)
+            .build()?;
+        let (dev, _cleanup) = tun.into_parts();
+        ensure!(dev.offload().vnet_hdr == offload);
+        let socket = UdpSocket::bind("10.0.0.1:0")?;
+        let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+        let mut sizes = [0usize; SLOTS];
+        let mut scratch = RecvBatch::new();
+
+        dev.set_nonblocking(true)?;
+        // What the kernel sent of its own (IPv6) goes first.
+        while dev.recv_batch(&mut scratch, &mut bufs, &mut sizes).is_ok() {}
+        for _ in 0..3 {
+            socket.send_to(&[7u8; 100], "10.0.0.2:9")?;
+        }
+        let n = dev.recv_batch(&mut scratch, &mut bufs, &mut sizes)?;
+        ensure!(offload || udp_count(&bufs, &sizes, n) == 3, "offload {offload}: {n} packets in the batch");
+        if offload {
+            // One read a call on an offload device: three calls.
+            let mut got = udp_count(&bufs, &sizes, n);
+            while let Ok(n) = dev.recv_batch(&mut scratch, &mut bufs, &mut sizes) {
+                got += udp_count(&bufs, &sizes, n);
+            }
+            ensure!(got == 3, "offload: {got} datagrams of 3");
+        }
+
+        let _entered = runtime.enter();
+        let dev = utun::AsyncDevice::new(dev)?;
+        for _ in 0..3 {
+            socket.send_to(&[7u8; 100], "10.0.0.2:9")?;
+        }
+        let got = runtime.block_on(async {
+            let mut got = 0;
+            while got < 3 {
+                let n =
+                    tokio::time::timeout(Duration::from_secs(2), dev.recv_batch(&mut scratch, &mut bufs, &mut sizes))
+                        .await
+                        .map_err(|_| anyhow!("async recv_batch: nothing within 2 s"))??;
+                got += udp_count(&bufs, &sizes, n);
+            }
+            Ok::<_, anyhow::Error>(got)
+        })?;
+        ensure!(got == 3, "async, offload {offload}: {got} datagrams of 3");
+    }
+    Ok(())
+}
+
+/// `clone_queue`: a second queue of an offload device's interface; UDP
+/// datagrams of 64 flows (source ports) to the peer come out of both queues,
+/// every one of them once. A device without offload has no other queue.
+fn queues() -> Result<()> {
+    let plain = TunBuilder::new().build()?;
+    let err = plain.device().clone_queue().err().context("a plain device has no second queue")?;
+    ensure!(err.kind() == utun::ErrorKind::InvalidInput, "{err}");
+
+    let tun = TunBuilder::new().offload(true).address(crate::cases::addr("10.0.0.1", 32, Some("10.0.0.2"))?).build()?;
+    let q0 = tun.device();
+    let q1 = q0.clone_queue()?;
+    ensure!(q1.name() == q0.name() && q1.index() == q0.index() && q1.offload() == q0.offload());
+    let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+    let mut sizes = [0usize; SLOTS];
+    let mut scratch = RecvBatch::new();
+    for q in [q0, &q1] {
+        q.set_nonblocking(true)?;
+        while q.recv_batch(&mut scratch, &mut bufs, &mut sizes).is_ok() {}
+    }
+    const FLOWS: usize = 64;
+    let sockets: Vec<UdpSocket> = (0..FLOWS).map(|_| UdpSocket::bind("10.0.0.1:0")).collect::<std::io::Result<_>>()?;
+    for s in &sockets {
+        s.send_to(&[9u8; 100], "10.0.0.2:9")?;
+    }
+    let mut per_queue = [0usize; 2];
+    for (q, count) in [q0, &q1].into_iter().zip(&mut per_queue) {
+        while let Ok(n) = q.recv_batch(&mut scratch, &mut bufs, &mut sizes) {
+            *count += udp_count(&bufs, &sizes, n);
+        }
+    }
+    eprintln!("datagrams per queue: {per_queue:?}");
+    ensure!(per_queue[0] + per_queue[1] == FLOWS, "{per_queue:?}: not {FLOWS} datagrams in all");
+    ensure!(per_queue.iter().all(|&c| c > 0), "{per_queue:?}: the flows were not spread across the queues");
+    Ok(())
+}
