@@ -341,8 +341,11 @@ impl<Fd: AsFd> Device<Fd> {
     ///
     /// 0 and sizes above a C `int` are
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before the
-    /// kernel sees them; above the `kern.ipc.maxsockbuf` sysctl the kernel
-    /// refuses it (`ENOBUFS`, [`ErrorKind::Other`](crate::ErrorKind::Other)).
+    /// kernel sees them. Above the `kern.ipc.maxsockbuf` sysctl the kernel
+    /// sets that maximum instead, and refuses (`ENOBUFS`,
+    /// [`ErrorKind::Other`](crate::ErrorKind::Other)) only when the buffer is
+    /// at that maximum already (`sbreserve`, bsd/kern/uipc_socket2.c): read
+    /// the size back to know what was set.
     ///
     /// Linux has no such call: a tun descriptor is a character device, not a
     /// socket, and its queue is counted in packets (`txqueuelen`).

@@ -352,9 +352,10 @@ impl Buffer {
 
 /// Checks a socket buffer size before the kernel sees it: `SO_RCVBUF` and
 /// `SO_SNDBUF` take a C `int`, and XNU's `sosetoptlock` (bsd/kern/uipc_socket.c)
-/// refuses a value below 1 with `EINVAL`. The upper bound is the
-/// `kern.ipc.maxsockbuf` sysctl (`sbreserve` fails, `ENOBUFS`), which only
-/// the kernel knows: [`set_buffer_size`]'s caller explains that error.
+/// refuses a value below 1 with `EINVAL`. Above the `kern.ipc.maxsockbuf`
+/// sysctl, which only the kernel knows, `sbreserve` (bsd/kern/uipc_socket2.c)
+/// sets that maximum instead, and fails (`ENOBUFS`) only when the buffer is
+/// there already: [`set_buffer_size`]'s caller explains that error.
 pub(crate) fn check_buffer_size(buffer: Buffer, bytes: usize) -> Result<c_int, Error> {
     match c_int::try_from(bytes) {
         Ok(n) if n >= 1 => Ok(n),
