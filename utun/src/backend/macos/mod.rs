@@ -5,7 +5,7 @@
 //! [`device`] only (see `configuration!` in lib.rs).
 
 // recvmsg_x/sendmsg_x; called by the batch methods (and `__bench::batch`).
-#[cfg_attr(not(feature = "bench-internals"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "bench-internals", target_os = "macos")), allow(dead_code))]
 pub(crate) mod batch;
 pub(crate) mod device;
 configuration! {
