@@ -61,6 +61,11 @@ impl Os {
             "RTAX_(DST|GATEWAY|NETMASK|GENMASK|IFP|IFA|AUTHOR|BRD|MAX)",
             "IN6_IFF_[A-Z]+",
             "ND6_INFINITE_LIFETIME",
+            // Socket buffers, and recvmsg_x's largest count (own/socket_private.h).
+            "SOL_SOCKET",
+            "SO_(RCVBUF|SNDBUF)",
+            "MSG_(DONTWAIT|TRUNC)",
+            "UIO_MAXIOV",
         ];
         const LINUX: &[&str] = &[
             "AF_NETLINK",
@@ -130,6 +135,15 @@ impl Os {
         }
     }
 
+    /// Functions no other crate declares: Apple's private batch socket calls
+    /// (own/socket_private.h), as anchored regular expressions.
+    fn functions(self) -> &'static [&'static str] {
+        match self {
+            Os::Apple | Os::Ios => &["recvmsg_x", "sendmsg_x"],
+            Os::Linux => &[],
+        }
+    }
+
     /// Structures utun builds or parses (their field types come along).
     fn types(self) -> Vec<&'static str> {
         match self {
@@ -152,6 +166,8 @@ impl Os {
                 "sockaddr_in6",
                 "in_addr",
                 "in6_addr",
+                // recvmsg_x/sendmsg_x (own/socket_private.h); `iovec` comes along.
+                "msghdr_x",
             ],
             Os::Linux => vec![
                 // Constants that are members of named enums (IFF_* in linux/if.h;
@@ -261,6 +277,9 @@ pub fn bindings(os: Os, clang_target: &str, found: &Found, shim_dir: &Path, out:
     builder = builder.allowlist_var("utun_shim_.*");
     for ty in os.types() {
         builder = builder.allowlist_type(ty);
+    }
+    for function in os.functions() {
+        builder = builder.allowlist_function(function);
     }
     let bindings = builder
         .generate()

@@ -12,6 +12,26 @@ pub fn check_outgoing(packet: &[u8]) -> Result<(), Error> {
     crate::packet::check_outgoing(packet).map(drop)
 }
 
+/// Many packets per system call on a utun (macOS): `recvmsg_x`/`sendmsg_x`
+/// with the one-by-one fallback, for the privileged tests and benchmarks
+/// until the public batch methods call them.
+#[cfg(target_os = "macos")]
+pub mod batch {
+    use std::os::fd::BorrowedFd;
+
+    use crate::error::Error;
+
+    /// Receives up to 64 packets in one call; `bufs[i][..sizes[i]]` is packet `i`.
+    pub fn recv_many<B: AsMut<[u8]>>(fd: BorrowedFd<'_>, bufs: &mut [B], sizes: &mut [usize]) -> Result<usize, Error> {
+        crate::backend::batch::recv_many(fd, bufs, sizes)
+    }
+
+    /// Sends up to 64 packets in one call; returns how many the kernel took.
+    pub fn send_many<P: AsRef<[u8]>>(fd: BorrowedFd<'_>, packets: &[P]) -> Result<usize, Error> {
+        crate::backend::batch::send_many(fd, packets)
+    }
+}
+
 /// rtnetlink (Linux).
 #[cfg(target_os = "linux")]
 pub mod rtnetlink {

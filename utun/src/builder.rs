@@ -61,6 +61,52 @@ pub struct TunBuilder {
     up: bool,
     routes: Vec<RouteTarget>,
     offload: bool,
+    queue: QueueOptions,
+}
+
+/// The macOS queue and buffer options, applied right after the device is
+/// created (before the interface comes up, so that no packet meets the
+/// kernel's defaults). `None` keeps the kernel's default.
+#[derive(Clone, Copy, Debug, Default)]
+struct QueueOptions {
+    #[cfg(target_os = "macos")]
+    max_pending_packets: Option<u32>,
+    #[cfg(target_os = "macos")]
+    recv_buffer_size: Option<usize>,
+    #[cfg(target_os = "macos")]
+    send_buffer_size: Option<usize>,
+}
+
+impl QueueOptions {
+    /// Refuses out-of-range values before anything is created.
+    fn check(&self) -> Result<(), Error> {
+        #[cfg(target_os = "macos")]
+        {
+            use crate::backend::device::{Buffer, check_buffer_size, check_max_pending_packets};
+            self.max_pending_packets.map(check_max_pending_packets).transpose()?;
+            self.recv_buffer_size.map(|n| check_buffer_size(Buffer::Recv, n)).transpose()?;
+            self.send_buffer_size.map(|n| check_buffer_size(Buffer::Send, n)).transpose()?;
+        }
+        Ok(())
+    }
+
+    /// Sets what was asked for on the new device.
+    #[cfg_attr(not(target_os = "macos"), allow(unused_variables, clippy::unused_self))]
+    fn apply(&self, device: &Device) -> Result<(), Error> {
+        #[cfg(target_os = "macos")]
+        {
+            if let Some(n) = self.max_pending_packets {
+                device.set_max_pending_packets(n)?;
+            }
+            if let Some(n) = self.recv_buffer_size {
+                device.set_recv_buffer_size(n)?;
+            }
+            if let Some(n) = self.send_buffer_size {
+                device.set_send_buffer_size(n)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for TunBuilder {
@@ -72,7 +118,15 @@ impl Default for TunBuilder {
 impl TunBuilder {
     /// A device with a kernel-chosen name, brought up, nothing else.
     pub fn new() -> TunBuilder {
-        TunBuilder { name: None, addresses: Vec::new(), mtu: None, up: true, routes: Vec::new(), offload: false }
+        TunBuilder {
+            name: None,
+            addresses: Vec::new(),
+            mtu: None,
+            up: true,
+            routes: Vec::new(),
+            queue: QueueOptions::default(),
+            offload: false,
+        }
     }
 
     /// Asks for this name (`utunN` on macOS).
@@ -126,6 +180,46 @@ impl TunBuilder {
         self
     }
 
+    /// macOS: how many packets the kernel may queue for the device
+    /// (`UTUN_OPT_MAX_PENDING_PACKETS`, see
+    /// [`Device::set_max_pending_packets`]), set before the interface comes
+    /// up. Unset, the kernel's default stays (1). 0 makes
+    /// [`build`](TunBuilder::build) fail with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before
+    /// anything is created.
+    ///
+    /// macOS only: a Linux tun device's queue is the interface's
+    /// `txqueuelen`, an interface setting rather than the descriptor's.
+    #[cfg(target_os = "macos")]
+    pub fn max_pending_packets(mut self, packets: u32) -> TunBuilder {
+        self.queue.max_pending_packets = Some(packets);
+        self
+    }
+
+    /// macOS: the device's receive buffer in bytes (`SO_RCVBUF`, see
+    /// [`Device::set_recv_buffer_size`]), set before the interface comes up.
+    /// Unset, the kernel's default stays (512 KiB). 0 or more than a C `int`
+    /// makes [`build`](TunBuilder::build) fail with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before
+    /// anything is created.
+    ///
+    /// macOS only: a Linux tun descriptor is a character device, with no
+    /// socket buffers.
+    #[cfg(target_os = "macos")]
+    pub fn recv_buffer_size(mut self, bytes: usize) -> TunBuilder {
+        self.queue.recv_buffer_size = Some(bytes);
+        self
+    }
+
+    /// macOS: the device's send buffer in bytes (`SO_SNDBUF`, see
+    /// [`Device::set_send_buffer_size`]); as
+    /// [`recv_buffer_size`](TunBuilder::recv_buffer_size).
+    #[cfg(target_os = "macos")]
+    pub fn send_buffer_size(mut self, bytes: usize) -> TunBuilder {
+        self.queue.send_buffer_size = Some(bytes);
+        self
+    }
+
     /// Creates and configures the device. When a step fails, the steps
     /// already done are undone and the device is closed (which removes it):
     /// nothing is left behind. With the interface up, it returns once the
@@ -139,6 +233,7 @@ impl TunBuilder {
         if let Some(mtu) = self.mtu {
             crate::backend::ifconfig::check_mtu_keeps_ipv6(mtu, self.addresses.iter())?;
         }
+        self.queue.check()?;
         let device = match (&self.name, self.offload) {
             #[cfg(target_os = "linux")]
             (name, true) => Device::with_offload(name.as_deref())?,
@@ -150,6 +245,8 @@ impl TunBuilder {
             (Some(name), false) => Device::with_name(name)?,
             (None, false) => Device::new()?,
         };
+        // Closing the device on failure removes the interface: nothing else is set yet.
+        self.queue.apply(&device)?;
         let iface = device.interface();
         let mut cleanup = Cleanup::new();
         if let Some(mtu) = self.mtu {

@@ -441,10 +441,16 @@ impl<Fd: AsFd> Device<Fd> {
     }
 
     /// macOS: how many packets the kernel queues for this device before it
-    /// drops (`UTUN_OPT_MAX_PENDING_PACKETS`; the kernel's default is small).
-    /// Raise it for bursty traffic. 0 is refused (`InvalidInput`).
+    /// drops (`UTUN_OPT_MAX_PENDING_PACKETS`; the kernel's default is 1,
+    /// `utun_ctl_bind` in XNU's bsd/net/if_utun.c). Raise it for bursty
+    /// traffic. 0 is refused with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before the
+    /// kernel sees it; there is no upper bound, but the queue also ends where
+    /// the receive buffer ([`recv_buffer_size`](Device::recv_buffer_size))
+    /// has no room.
     #[cfg(any(target_os = "macos", target_os = "ios"))]
     pub fn set_max_pending_packets(&self, packets: u32) -> Result<(), Error> {
+        let packets = imp::check_max_pending_packets(packets).map_err(|e| e.on(self.name))?;
         imp::set_max_pending_packets(self.fd.as_fd(), packets)
             .map_err(|e| Error::os(Op::SetDeviceOption, e).on(self.name).about("UTUN_OPT_MAX_PENDING_PACKETS"))
     }
@@ -454,6 +460,67 @@ impl<Fd: AsFd> Device<Fd> {
     pub fn max_pending_packets(&self) -> Result<u32, Error> {
         imp::max_pending_packets(self.fd.as_fd())
             .map_err(|e| Error::os(Op::QueryDevice, e).on(self.name).about("UTUN_OPT_MAX_PENDING_PACKETS"))
+    }
+
+    /// macOS: sets the receive buffer (`SO_RCVBUF`, bytes): the packets the
+    /// kernel has queued for [`recv`](Device::recv) must fit in it, or it
+    /// drops the next one (`ctl_enqueuembuf` → `ctl_rcvbspace`, XNU
+    /// bsd/kern/kern_control.c). The kernel starts it at 512 KiB
+    /// (`ctl_recvsize`, `utun_register_control` in bsd/net/if_utun.c).
+    ///
+    /// 0 and sizes above a C `int` are
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before the
+    /// kernel sees them. Above the `kern.ipc.maxsockbuf` sysctl the kernel
+    /// sets that maximum instead, and refuses (`ENOBUFS`,
+    /// [`ErrorKind::Other`](crate::ErrorKind::Other)) only when the buffer is
+    /// at that maximum already (`sbreserve`, bsd/kern/uipc_socket2.c): read
+    /// the size back to know what was set.
+    ///
+    /// Linux has no such call: a tun descriptor is a character device, not a
+    /// socket, and its queue is counted in packets (`txqueuelen`).
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> Result<(), Error> {
+        self.set_buffer_size(imp::Buffer::Recv, bytes)
+    }
+
+    /// macOS: the receive buffer's size in bytes (`SO_RCVBUF`).
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    pub fn recv_buffer_size(&self) -> Result<usize, Error> {
+        self.buffer_size(imp::Buffer::Recv)
+    }
+
+    /// macOS: sets the send buffer (`SO_SNDBUF`, bytes), which bounds one
+    /// write; the kernel starts it at 512 KiB (`ctl_sendsize`). Same checks
+    /// as [`set_recv_buffer_size`](Device::set_recv_buffer_size).
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    pub fn set_send_buffer_size(&self, bytes: usize) -> Result<(), Error> {
+        self.set_buffer_size(imp::Buffer::Send, bytes)
+    }
+
+    /// macOS: the send buffer's size in bytes (`SO_SNDBUF`).
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    pub fn send_buffer_size(&self) -> Result<usize, Error> {
+        self.buffer_size(imp::Buffer::Send)
+    }
+
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    fn set_buffer_size(&self, buffer: imp::Buffer, bytes: usize) -> Result<(), Error> {
+        let bytes = imp::check_buffer_size(buffer, bytes).map_err(|e| e.on(self.name))?;
+        imp::set_buffer_size(self.fd.as_fd(), buffer, bytes).map_err(|e| {
+            let enobufs = e.raw_os_error() == Some(libc::ENOBUFS);
+            let err = Error::os(Op::SetDeviceOption, e).on(self.name).about(buffer.name());
+            if enobufs {
+                err.because(Detail::Static("larger than the kernel allows (kern.ipc.maxsockbuf)"))
+            } else {
+                err
+            }
+        })
+    }
+
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    fn buffer_size(&self, buffer: imp::Buffer) -> Result<usize, Error> {
+        imp::buffer_size(self.fd.as_fd(), buffer)
+            .map_err(|e| Error::os(Op::QueryDevice, e).on(self.name).about(buffer.name()))
     }
 
     /// Whether the device is in non-blocking mode.

@@ -52,6 +52,27 @@ fn c_field_name(rust: &str) -> &str {
     }
 }
 
+/// The functions utun-sys declares itself, with the type XNU gives them:
+/// Apple's private batch socket calls (utun-sys shim/apple/own/socket_private.h),
+/// which no SDK header declares. Each is `(name, C type, Rust type)`, the C
+/// type as bsd/sys/socket_private.h prototypes it (bsd/kern/syscalls.master
+/// 480 and 481: `int s, struct msghdr_x *msgp, u_int cnt, int flags`,
+/// returning `user_ssize_t`). The check: the C compiler finds the shim's
+/// declaration of that type (`__builtin_types_compatible_p`, 1), and the Rust
+/// declaration coerces to the same signature.
+const OWN_FUNCTIONS: &[(&str, &str, &str)] = &[
+    (
+        "recvmsg_x",
+        "ssize_t(int, const struct msghdr_x *, u_int, int)",
+        "unsafe extern \"C\" fn(::core::ffi::c_int, *const m::msghdr_x, m::u_int, ::core::ffi::c_int) -> isize",
+    ),
+    (
+        "sendmsg_x",
+        "ssize_t(int, const struct msghdr_x *, u_int, int)",
+        "unsafe extern \"C\" fn(::core::ffi::c_int, *const m::msghdr_x, m::u_int, ::core::ffi::c_int) -> isize",
+    ),
+];
+
 /// Builds the plan. `own_names` are the names (macros, structs) that utun-sys's
 /// own declarations supplied for this build; `proven_names` those of them
 /// whose real header the C probe compiles instead (`--own-declarations`).
@@ -156,6 +177,21 @@ pub fn plan(items: &[Item], own_names: &BTreeSet<String>, proven_names: &BTreeSe
                             f.name
                         ),
                     );
+                }
+            }
+            Item::Other { name, what } if what == "extern item" => {
+                match OWN_FUNCTIONS.iter().find(|(function, ..)| function == name) {
+                    Some((_, c_type, rust_type)) => plan.checks.push(Check {
+                        label: format!("{name}: {c_type}"),
+                        item: name.clone(),
+                        c_expr: format!("__builtin_types_compatible_p(__typeof__({name}), {c_type})"),
+                        // A declaration of another type does not coerce: the probe fails to build.
+                        rust_expr: format!("{{ let _f: {rust_type} = m::{name}; 1u64 }}"),
+                        bytes: false,
+                        own: false,
+                        proven: false,
+                    }),
+                    None => plan.uncovered.push((name.clone(), what.clone())),
                 }
             }
             Item::Other { name, what } => plan.uncovered.push((name.clone(), what.clone())),

@@ -32,6 +32,9 @@ mod prefix;
 // Link-local IPv6 in routes: the scope embedded and taken out.
 mod scoped;
 
+// The queue and buffer options, and many packets per call (recvmsg_x).
+mod queue;
+
 // Adopted, borrowed and found (scanned-for) devices, and the privsep example.
 mod adopt;
 

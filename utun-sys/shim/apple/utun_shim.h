@@ -44,6 +44,9 @@
 #endif
 #include <netinet/in.h>
 
+/* Private on every SDK: recvmsg_x/sendmsg_x and struct msghdr_x (see the file). */
+#include "own/socket_private.h"
+
 #ifdef UTUN_SHIM_OWN_SYS_DOMAIN
 #include "own/sys_domain.h"
 #else

@@ -290,18 +290,10 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
     datagram::packet_len(n, flags & libc::MSG_TRUNC != 0, head, capacity)
 }
 
-/// [`recv`] with `MSG_DONTWAIT`: a packet only if one waits.
-fn recv_nowait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
-    let mut head = [0u8; HEADER_LEN];
-    let capacity = buf.len();
-    let (n, flags) = recvmsg2(fd, &mut head, buf, libc::MSG_DONTWAIT).map_err(|e| Error::os(Op::Recv, e))?;
-    datagram::packet_len(n, flags & libc::MSG_TRUNC != 0, head, capacity)
-}
-
-/// Reads packets into `bufs`: the first as [`recv`] (as the descriptor's
-/// blocking mode says), then with `MSG_DONTWAIT` while packets wait and
-/// buffers remain. An error on a further packet ends the batch. (No offload
-/// on macOS: `offload` and `scratch` are unused.)
+/// Reads packets into `bufs` with `recvmsg_x` ([`super::batch::recv_many`]:
+/// the first as the descriptor's blocking mode says, the rest that wait, in
+/// one call; falling back to one `recvmsg` each where the call is missing).
+/// (No offload on macOS: `offload` and `scratch` are unused.)
 pub(crate) fn recv_batch<B: AsMut<[u8]>>(
     fd: BorrowedFd<'_>,
     _offload: Offload,
@@ -313,67 +305,153 @@ pub(crate) fn recv_batch<B: AsMut<[u8]>>(
     if slots == 0 {
         return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, Detail::Static("no buffer to read into")));
     }
-    sizes[0] = recv(fd, bufs[0].as_mut())?;
-    let mut got = 1;
-    while got < slots {
-        match recv_nowait(fd, bufs[got].as_mut()) {
-            Ok(n) => sizes[got] = n,
-            Err(_) => break,
-        }
-        got += 1;
-    }
-    Ok(got)
+    super::batch::recv_many(fd, &mut bufs[..slots], &mut sizes[..slots])
 }
 
-/// Writes `packets`, one [`send`] each.
+/// Writes `packets` with `sendmsg_x` ([`super::batch::send_many`], one
+/// `send` each where the call is missing).
 pub(crate) fn send_batch<B: AsRef<[u8]>>(
     fd: BorrowedFd<'_>,
     _offload: Offload,
     _scratch: &mut SendBatch,
     packets: &[B],
 ) -> Result<usize, Error> {
-    for p in packets {
-        send(fd, p.as_ref())?;
+    super::batch::send_many(fd, packets)
+}
+
+/// Checks a `UTUN_OPT_MAX_PENDING_PACKETS` value before the kernel sees it.
+///
+/// XNU's `utun_ctl_setopt` (bsd/net/if_utun.c) takes any `u_int32_t` but 0
+/// (`EINVAL`), and no upper bound: the count only decides when `utun_start`
+/// stops dequeuing from the interface's send queue (`ctl_getenqueuepacketcount`
+/// against `utun_max_pending_packets`; `ctl_getenqueuereadable` lets it go on
+/// while the socket is under its low-water mark), and `utun_output` →
+/// `ctl_enqueuembuf` (bsd/kern/kern_control.c) still drops a packet with
+/// `ENOBUFS` when the receive buffer has no room for it (`ctl_rcvbspace`,
+/// `sbspace(&so->so_rcv)`). So 0 is refused here with why, and a large
+/// count is bounded in effect by `SO_RCVBUF`.
+pub(crate) fn check_max_pending_packets(packets: u32) -> Result<u32, Error> {
+    if packets == 0 {
+        let why = Detail::Static(
+            "the utun queue holds at least 1 packet (XNU's utun_ctl_setopt refuses 0; its default is 1)",
+        );
+        return Err(Error::invalid(Op::SetDeviceOption, ErrorKind::InvalidInput, why));
     }
-    Ok(packets.len())
+    Ok(packets)
 }
 
 /// `UTUN_OPT_MAX_PENDING_PACKETS` (a `u_int32_t`; XNU if_utun.c refuses 0
-/// with `EINVAL` and another size with `EMSGSIZE`).
+/// with `EINVAL`, see [`check_max_pending_packets`], and another size with
+/// `EMSGSIZE`). `utun_ctl_bind` starts every socket at 1.
 pub(crate) fn set_max_pending_packets(fd: BorrowedFd<'_>, packets: u32) -> io::Result<()> {
-    // SAFETY: a readable u32 and its size, for an option that takes a u_int32_t.
+    setsockopt_u32(fd, sys::SYSPROTO_CONTROL as c_int, sys::UTUN_OPT_MAX_PENDING_PACKETS as c_int, packets)
+}
+
+/// Reads `UTUN_OPT_MAX_PENDING_PACKETS`.
+pub(crate) fn max_pending_packets(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    getsockopt_u32(fd, sys::SYSPROTO_CONTROL as c_int, sys::UTUN_OPT_MAX_PENDING_PACKETS as c_int)
+}
+
+/// Which socket buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Buffer {
+    /// `SO_RCVBUF`: packets the kernel queued for [`recv`] (the utun's
+    /// output, `ctl_enqueuembuf`).
+    Recv,
+    /// `SO_SNDBUF`: the bound on one write (`sosend` refuses a datagram
+    /// larger than `sb_hiwat` with `EMSGSIZE`).
+    Send,
+}
+
+impl Buffer {
+    fn option(self) -> c_int {
+        match self {
+            Buffer::Recv => sys::SO_RCVBUF as c_int,
+            Buffer::Send => sys::SO_SNDBUF as c_int,
+        }
+    }
+
+    /// The option's name, for errors.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Buffer::Recv => "SO_RCVBUF",
+            Buffer::Send => "SO_SNDBUF",
+        }
+    }
+}
+
+/// Checks a socket buffer size before the kernel sees it: `SO_RCVBUF` and
+/// `SO_SNDBUF` take a C `int`, and XNU's `sosetoptlock` (bsd/kern/uipc_socket.c)
+/// refuses a value below 1 with `EINVAL`. Above the `kern.ipc.maxsockbuf`
+/// sysctl, which only the kernel knows, `sbreserve` (bsd/kern/uipc_socket2.c)
+/// sets that maximum instead, and fails (`ENOBUFS`) only when the buffer is
+/// there already: [`set_buffer_size`]'s caller explains that error.
+pub(crate) fn check_buffer_size(buffer: Buffer, bytes: usize) -> Result<c_int, Error> {
+    match c_int::try_from(bytes) {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => {
+            let why = format!("{} takes 1 to {} bytes (a C int; XNU refuses less than 1)", buffer.name(), c_int::MAX);
+            Err(Error::invalid(Op::SetDeviceOption, ErrorKind::InvalidInput, Detail::Text(why.into())))
+        }
+    }
+}
+
+/// Sets `SO_RCVBUF` or `SO_SNDBUF` on the utun control socket (checked by
+/// [`check_buffer_size`] first). The kernel control starts both at 512 KiB
+/// (`ctl_sendsize`/`ctl_recvsize` in `utun_register_control`, if_utun.c;
+/// `soreserve` in `ctl_connect`, kern_control.c).
+pub(crate) fn set_buffer_size(fd: BorrowedFd<'_>, buffer: Buffer, bytes: c_int) -> io::Result<()> {
+    setsockopt_u32(fd, sys::SOL_SOCKET as c_int, buffer.option(), bytes as u32)
+}
+
+/// Reads `SO_RCVBUF` or `SO_SNDBUF` (the buffer's high-water mark, `sb_hiwat`).
+pub(crate) fn buffer_size(fd: BorrowedFd<'_>, buffer: Buffer) -> io::Result<usize> {
+    getsockopt_u32(fd, sys::SOL_SOCKET as c_int, buffer.option()).map(|n| n as usize)
+}
+
+/// `setsockopt` of a 4-byte option (a `u_int32_t` or a C `int`: same size).
+fn setsockopt_u32(fd: BorrowedFd<'_>, level: c_int, name: c_int, value: u32) -> io::Result<()> {
+    // SAFETY: a readable u32 and its size, for an option that takes 4 bytes.
     let rc = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
-            sys::SYSPROTO_CONTROL as c_int,
-            sys::UTUN_OPT_MAX_PENDING_PACKETS as c_int,
-            (&packets as *const u32).cast::<c_void>(),
+            level,
+            name,
+            (&value as *const u32).cast::<c_void>(),
             size_of::<u32>() as libc::socklen_t,
         )
     };
     crate::unix::cvt(rc).map(drop)
 }
 
-/// Reads `UTUN_OPT_MAX_PENDING_PACKETS`.
-pub(crate) fn max_pending_packets(fd: BorrowedFd<'_>) -> io::Result<u32> {
-    let mut packets: u32 = 0;
+/// `getsockopt` of a 4-byte option.
+fn getsockopt_u32(fd: BorrowedFd<'_>, level: c_int, name: c_int) -> io::Result<u32> {
+    let mut value: u32 = 0;
     let mut len = size_of::<u32>() as libc::socklen_t;
-    // SAFETY: a writable u32 and its size, for an option that gives a u_int32_t.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            sys::SYSPROTO_CONTROL as c_int,
-            sys::UTUN_OPT_MAX_PENDING_PACKETS as c_int,
-            (&mut packets as *mut u32).cast::<c_void>(),
-            &mut len,
-        )
-    };
-    crate::unix::cvt(rc).map(|_| packets)
+    // SAFETY: a writable u32 and its size, for an option that gives 4 bytes.
+    let rc =
+        unsafe { libc::getsockopt(fd.as_raw_fd(), level, name, (&mut value as *mut u32).cast::<c_void>(), &mut len) };
+    crate::unix::cvt(rc).map(|_| value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_values_out_of_the_kernels_range_are_refused_with_why() {
+        assert_eq!(check_max_pending_packets(1).unwrap(), 1);
+        assert_eq!(check_max_pending_packets(u32::MAX).unwrap(), u32::MAX);
+        let err = check_max_pending_packets(0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("at least 1"), "{err}");
+        assert_eq!(check_buffer_size(Buffer::Recv, 1).unwrap(), 1);
+        for bad in [0, c_int::MAX as usize + 1] {
+            let err = check_buffer_size(Buffer::Send, bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("SO_SNDBUF"), "{err}");
+        }
+    }
 
     #[test]
     fn unit_numbers() {

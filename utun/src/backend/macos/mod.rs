@@ -4,6 +4,8 @@
 //! files with the same functions. iOS builds this backend too, with
 //! [`device`] only (see `configuration!` in lib.rs).
 
+// recvmsg_x/sendmsg_x; called by the batch methods (and `__bench::batch`).
+pub(crate) mod batch;
 pub(crate) mod device;
 configuration! {
     pub(crate) mod ifconfig;

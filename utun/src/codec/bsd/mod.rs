@@ -28,6 +28,8 @@ pub(crate) const fn len_u8(len: usize) -> u8 {
     len as u8
 }
 
+// recvmsg_x/sendmsg_x message arrays (backend/macos/batch.rs).
+pub(crate) mod batch;
 pub(crate) mod datagram;
 pub(crate) mod request;
 pub(crate) mod sockaddr;
