@@ -357,8 +357,8 @@ impl<Fd: AsFd> Device<Fd> {
     /// queue and wakes its readers (`tun_detach_all` in drivers/net/tun.c):
     /// a blocked `recv` returns at once with `EFAULT` (`tun_ring_recv` on the
     /// shut queue), and every later call fails with `EBADFD` (no interface
-    /// attached), both [`ErrorKind::Other`](crate::ErrorKind::Other) with
-    /// the errno in [`Error::raw_os_error`]. An async device's waiting
+    /// attached), both [`ErrorKind::NotFound`](crate::ErrorKind::NotFound)
+    /// ("the interface is gone") with the errno in [`Error::raw_os_error`]. An async device's waiting
     /// `recv` is woken too (the descriptor polls `EPOLLERR`) and gets
     /// `EBADFD`. Nothing waits forever; the descriptor stays open until the
     /// device is dropped.

@@ -389,8 +389,8 @@ fn configure_and_sleep_child() -> Result<()> {
 /// socket), the async one, woken by the descriptor's `EPOLLERR`
 /// (`tun_chr_poll` of a detached queue), reads `EBADFD` (`tun_chr_read_iter`
 /// with no interface); every later call is `EBADFD` too, until the device
-/// is dropped. Both are typed errors ([`ErrorKind::Other`], with the errno),
-/// neither hangs.
+/// is dropped. Both are [`ErrorKind::NotFound`] with the errno, saying the
+/// interface is gone; neither hangs.
 fn deleted_under_readers() -> Result<()> {
     // Nothing of the kernel's own (router solicitations, MLD reports) may
     // reach a reader before the delete does.
@@ -443,7 +443,8 @@ fn deleted_under_readers() -> Result<()> {
             Ok(n) => bail!("the {who} reader read {n} bytes from a deleted interface"),
             Err(e) => e,
         };
-        ensure!(err.kind() == ErrorKind::Other, "{who}: {err:?}");
+        ensure!(err.kind() == ErrorKind::NotFound, "{who}: {err:?}");
+        ensure!(err.to_string().contains("interface is gone"), "{who}: {err}");
         let want = if who == "blocking" { [libc::EFAULT, libc::EBADFD] } else { [libc::EBADFD, libc::EBADFD] };
         ensure!(err.raw_os_error().is_some_and(|e| want.contains(&e)), "{who}: {err:?}");
     }

@@ -442,10 +442,27 @@ pub(crate) fn send_batch<B: AsRef<[u8]>>(
 }
 
 /// The error of a failed `read` or `write` (out of the packet path's way).
+///
+/// When the interface is deleted under the device (`ip link delete`), the
+/// kernel detaches the descriptor (`tun_detach_all`, drivers/net/tun.c): a
+/// read blocked then returns `EFAULT` (`tun_ring_recv` on the shut socket)
+/// and every later call `EBADFD` (`tun_get` finds no interface). Neither
+/// can mean anything else here (the buffers are valid slices; the
+/// descriptor is a tun), so both are [`ErrorKind::NotFound`], saying so.
 #[cold]
 #[inline(never)]
 fn os_error(op: Op, err: std::io::Error) -> Error {
-    Error::os(op, err)
+    let detached = match err.raw_os_error() {
+        Some(libc::EBADFD) => true,
+        Some(libc::EFAULT) => op == Op::Recv,
+        _ => false,
+    };
+    let error = Error::os(op, err);
+    if detached {
+        let why = Detail::Static("the interface is gone: it was deleted, and the kernel detached this descriptor");
+        return error.with_kind(ErrorKind::NotFound).because(why);
+    }
+    error
 }
 
 /// Checks the `packet` a `read` into a `capacity`-byte buffer gave: an IPv4
