@@ -21,6 +21,10 @@ use crate::error::{Detail, Error, ErrorKind, Op};
 
 pub(crate) mod field;
 
+// The property tests' strategies, shared by both codecs' tests.
+#[cfg(test)]
+pub(crate) mod strategies;
+
 // Built for macOS and iOS (there without the routing messages, and with
 // the address requests unused, hence the allow), and on other hosts for the
 // tests, the micro-benchmarks and the fuzz targets, where most of it is

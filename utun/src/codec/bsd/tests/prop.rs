@@ -11,59 +11,10 @@ use proptest::prelude::*;
 use super::*;
 use crate::codec::bsd::exchange::unscoped;
 
-// --------------------------------------------------------------- strategies
+use crate::codec::strategies::any_address;
 
-/// An address of either family.
-pub(super) fn any_ip(v6: bool) -> BoxedStrategy<IpAddr> {
-    if v6 {
-        any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))).boxed()
-    } else {
-        any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))).boxed()
-    }
-}
-
-/// A prefix of either family, any length (host bits kept: the API clears them).
-fn any_net(v6: bool) -> impl Strategy<Value = IpNet> {
-    let max = if v6 { 128u8 } else { 32 };
-    (any_ip(v6), 0..=max).prop_map(|(a, len)| IpNet::new(a, len).unwrap())
-}
-
-/// Any name `InterfaceName::new` accepts (the utun names and others).
-fn any_name() -> impl Strategy<Value = InterfaceName> {
-    prop_oneof![
-        (0u32..100_000_000).prop_map(|n| InterfaceName::new(&format!("utun{n}")).unwrap()),
-        "[a-zA-Z0-9_.-]{1,15}".prop_filter_map("a name the API accepts", |s| InterfaceName::new(&s).ok()),
-    ]
-}
-
-/// Any route the API accepts: either family, host, net or default, out of an
-/// interface, through a gateway of the same family, or through a link-local
-/// gateway on an interface (what the API refuses, such as a link-local
-/// gateway with no interface, is filtered out).
 fn any_route() -> impl Strategy<Value = Route> {
-    any::<bool>().prop_flat_map(|v6| {
-        let link_local = (any::<u64>(), any_name()).prop_map(|(low, interface)| NextHop::LinkLocalGateway {
-            gateway: Ipv6Addr::from((0xfe80u128 << 112) | u128::from(low)),
-            interface,
-        });
-        let hop = prop_oneof![
-            any_name().prop_map(NextHop::Interface),
-            any_ip(v6).prop_map(NextHop::Gateway),
-            link_local
-        ];
-        (any_net(v6), hop)
-            .prop_filter_map("a route the API accepts", |(dst, hop)| Route::with_next_hop(dst, hop).ok())
-    })
-}
-
-/// Any interface address the API accepts, with a peer where one is allowed.
-fn any_address() -> impl Strategy<Value = InterfaceAddress> {
-    any::<bool>().prop_flat_map(|v6| {
-        (any_net(v6), proptest::option::of(any_ip(v6))).prop_map(|(n, peer)| {
-            let a = InterfaceAddress::new(n.addr(), n.prefix_len()).unwrap();
-            peer.and_then(|p| a.with_peer(p).ok()).unwrap_or(a)
-        })
-    })
+    crate::codec::strategies::any_route("utun")
 }
 
 fn same_net(a: IpNet, b: IpNet) -> bool {
@@ -158,7 +109,7 @@ proptest! {
     /// `SIOCAIFADDR_IN6`), which reads back as the address, its prefix (the
     /// mask) and its peer; the other family's request refuses it.
     #[test]
-    fn every_address_round_trips(address in any_address(), name in any_name()) {
+    fn every_address_round_trips(address in any_address(), name in crate::codec::strategies::any_name("utun")) {
         let (v4, v6) = (ifaliasreq(name, &address), in6_aliasreq(name, &address));
         if address.is_ipv4() {
             prop_assert_eq!(v6.err().map(|e| e.kind()), Some(ErrorKind::InvalidInput));

@@ -10,49 +10,10 @@ use proptest::prelude::*;
 
 use super::*;
 
-// --------------------------------------------------------------- strategies
-// (the same as codec/bsd/tests/prop.rs's; that module exists only with the
-// Apple layouts, this one only on Linux)
-
-fn any_ip(v6: bool) -> BoxedStrategy<IpAddr> {
-    if v6 {
-        any::<u128>().prop_map(|a| IpAddr::V6(Ipv6Addr::from(a))).boxed()
-    } else {
-        any::<u32>().prop_map(|a| IpAddr::V4(Ipv4Addr::from(a))).boxed()
-    }
-}
-
-fn any_net(v6: bool) -> impl Strategy<Value = IpNet> {
-    let max = if v6 { 128u8 } else { 32 };
-    (any_ip(v6), 0..=max).prop_map(|(a, len)| IpNet::new(a, len).unwrap())
-}
-
-fn any_name() -> impl Strategy<Value = InterfaceName> {
-    prop_oneof![
-        (0u32..100_000_000).prop_map(|n| InterfaceName::new(&format!("tun{n}")).unwrap()),
-        "[a-zA-Z0-9_.-]{1,15}".prop_filter_map("a name the API accepts", |s| InterfaceName::new(&s).ok()),
-    ]
-}
+use crate::codec::strategies::any_address;
 
 fn any_route() -> impl Strategy<Value = Route> {
-    any::<bool>().prop_flat_map(|v6| {
-        let link_local = (any::<u64>(), any_name()).prop_map(|(low, interface)| NextHop::LinkLocalGateway {
-            gateway: Ipv6Addr::from((0xfe80u128 << 112) | u128::from(low)),
-            interface,
-        });
-        let hop =
-            prop_oneof![any_name().prop_map(NextHop::Interface), any_ip(v6).prop_map(NextHop::Gateway), link_local];
-        (any_net(v6), hop).prop_filter_map("a route the API accepts", |(dst, hop)| Route::with_next_hop(dst, hop).ok())
-    })
-}
-
-fn any_address() -> impl Strategy<Value = InterfaceAddress> {
-    any::<bool>().prop_flat_map(|v6| {
-        (any_net(v6), proptest::option::of(any_ip(v6))).prop_map(|(n, peer)| {
-            let a = InterfaceAddress::new(n.addr(), n.prefix_len()).unwrap();
-            peer.and_then(|p| a.with_peer(p).ok()).unwrap_or(a)
-        })
-    })
+    crate::codec::strategies::any_route("tun")
 }
 
 fn header(seq: u32, pid: u32) -> MessageHeader {
