@@ -406,7 +406,14 @@ impl<Fd: AsFd> Device<Fd> {
         bufs: &mut [B],
         sizes: &mut [usize],
     ) -> Result<usize, Error> {
-        imp::recv_batch(self.fd.as_fd(), self.offload, scratch, bufs, sizes).map_err(|e| e.on(self.name))
+        // The backends get as many buffers as sizes, at least one.
+        let slots = bufs.len().min(sizes.len());
+        if slots == 0 {
+            let why = Detail::Static("no buffer to read into");
+            return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, why).on(self.name));
+        }
+        imp::recv_batch(self.fd.as_fd(), self.offload, scratch, &mut bufs[..slots], &mut sizes[..slots])
+            .map_err(|e| e.on(self.name))
     }
 
     /// Writes `packets` (plain IPv4/IPv6 packets, each checked as

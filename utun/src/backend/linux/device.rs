@@ -374,10 +374,8 @@ pub(crate) fn recv_batch<B: AsMut<[u8]>>(
     bufs: &mut [B],
     sizes: &mut [usize],
 ) -> Result<usize, Error> {
-    let slots = bufs.len().min(sizes.len());
-    if slots == 0 {
-        return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, Detail::Static("no buffer to read into")));
-    }
+    // As long as each other and not empty (`Device::recv_batch` sees to it).
+    let slots = bufs.len();
     if offload.vnet_hdr {
         if scratch.buf.len() < GSO_READ_LEN {
             scratch.buf.resize(GSO_READ_LEN, 0);
@@ -389,7 +387,7 @@ pub(crate) fn recv_batch<B: AsMut<[u8]>>(
         if hdr.gso == Gso::None {
             check_incoming(packet, packet.len() + 1)?;
         }
-        return split::split(&hdr, packet, &mut bufs[..slots], &mut sizes[..slots]);
+        return split::split(&hdr, packet, bufs, sizes);
     }
     sizes[0] = recv(fd, bufs[0].as_mut())?;
     if slots == 1 || !crate::unix::is_nonblocking(fd).unwrap_or(false) {

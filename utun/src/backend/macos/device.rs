@@ -293,7 +293,9 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
 /// Reads packets into `bufs` with `recvmsg_x` ([`super::batch::recv_many`]:
 /// the first as the descriptor's blocking mode says, the rest that wait, in
 /// one call; falling back to one `recvmsg` each where the call is missing).
-/// (No offload on macOS: `offload` and `scratch` are unused.)
+/// `bufs` and `sizes` are as long as each other, and not empty
+/// (`Device::recv_batch` sees to it). (No offload on macOS: `offload` and
+/// `scratch` are unused.)
 pub(crate) fn recv_batch<B: AsMut<[u8]>>(
     fd: BorrowedFd<'_>,
     _offload: Offload,
@@ -301,11 +303,7 @@ pub(crate) fn recv_batch<B: AsMut<[u8]>>(
     bufs: &mut [B],
     sizes: &mut [usize],
 ) -> Result<usize, Error> {
-    let slots = bufs.len().min(sizes.len());
-    if slots == 0 {
-        return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, Detail::Static("no buffer to read into")));
-    }
-    super::batch::recv_many(fd, &mut bufs[..slots], &mut sizes[..slots])
+    super::batch::recv_many(fd, bufs, sizes)
 }
 
 /// Writes `packets` with `sendmsg_x` ([`super::batch::send_many`], one
