@@ -1,0 +1,314 @@
+//! The 64 KiB GSO loop and the two-queue loop.
+//!
+//! Two offload devices (`Device::with_offload`: `IFF_VNET_HDR`, TSO granted,
+//! `IFF_MULTI_QUEUE`), gsoA (198.18.1.1/24) and gsoB (198.18.2.1/24), each
+//! with a second queue (`clone_queue`), IPv4 forwarding on. One iteration
+//! moves [`SEGMENTS`] full-size TCP segments of one flow (198.18.1.2 →
+//! 198.18.2.2) into gsoA and back out of gsoB: the kernel takes the one GSO
+//! packet written, forwards it whole (gsoB has TSO) during that `write`,
+//! and hands it to gsoB's reader whole.
+//!
+//! * `gso_utun`: `send_batch` of the segments (merged into one 64 KiB GSO
+//!   record, one `write`) and `recv_batch` (one `read`, split into the
+//!   segments, every checksum computed): what a relay does.
+//! * `gso_raw`: the same GSO record, as the kernel hands it over, written
+//!   with `write` and read back with `read` into one buffer: the system
+//!   calls and the kernel's work alone, no merging, no splitting.
+//! * `mq_one` / `mq_two`: `gso_utun`'s loop on one queue pair, then two
+//!   threads each on its own queue pair with a flow of its own (flows chosen
+//!   by probing so that gsoB hands each to a different queue).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::Barrier;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use utun::{Device, InterfaceAddress, RecvBatch, SendBatch};
+use utun_tests::packet::{checksum, fold, sum16};
+
+use crate::counters;
+
+/// Segments an iteration moves: 44 × 1448 payload bytes fill a GSO packet
+/// close to 64 KiB (63,752 bytes with its headers).
+pub const SEGMENTS: usize = 44;
+/// The TCP payload of a full-size segment at MTU 1500.
+const MSS: usize = 1448;
+const HEADERS: usize = 40;
+/// Bytes of IP packets an iteration moves.
+pub const BYTES_PER_ITERATION: usize = SEGMENTS * (HEADERS + MSS);
+const SRC: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
+const DST: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 2);
+const DST_PORT: u16 = 5001;
+/// Milliseconds a read waits for a packet that should already be there.
+const LOST_AFTER_MS: i32 = 1000;
+
+/// The segments of one iteration, for the flow from source port `port`:
+/// IPv4 (DF, TTL 64), TCP with ACK, full checksums, consecutive sequence
+/// numbers. The same bytes every iteration (the kernel does not track the
+/// flow: it forwards it).
+pub fn segments(port: u16) -> Vec<Vec<u8>> {
+    (0..SEGMENTS)
+        .map(|i| {
+            let len = HEADERS + MSS;
+            let mut p = vec![0u8; len];
+            p[0] = 0x45;
+            p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            p[4..6].copy_from_slice(&(i as u16).to_be_bytes());
+            p[6] = 0x40;
+            p[8] = 64;
+            p[9] = libc::IPPROTO_TCP as u8;
+            p[12..16].copy_from_slice(&SRC.octets());
+            p[16..20].copy_from_slice(&DST.octets());
+            let c = checksum(&p[..20]);
+            p[10..12].copy_from_slice(&c.to_be_bytes());
+            let t = &mut p[20..];
+            t[0..2].copy_from_slice(&port.to_be_bytes());
+            t[2..4].copy_from_slice(&DST_PORT.to_be_bytes());
+            t[4..8].copy_from_slice(&(1_000_000 + (i * MSS) as u32).to_be_bytes());
+            t[8..12].copy_from_slice(&1u32.to_be_bytes());
+            t[12] = 5 << 4;
+            t[13] = 0x10; // ACK
+            t[14..16].copy_from_slice(&65535u16.to_be_bytes());
+            for (j, b) in t[20..].iter_mut().enumerate() {
+                *b = (i * 7 + j) as u8;
+            }
+            let mut pseudo = [0u8; 12];
+            pseudo[..4].copy_from_slice(&SRC.octets());
+            pseudo[4..8].copy_from_slice(&DST.octets());
+            pseudo[9] = libc::IPPROTO_TCP as u8;
+            pseudo[10..12].copy_from_slice(&((HEADERS - 20 + MSS) as u16).to_be_bytes());
+            let c = fold(sum16(sum16(0, &pseudo), &p[20..]));
+            p[36..38].copy_from_slice(&c.to_be_bytes());
+            p
+        })
+        .collect()
+}
+
+/// The two devices and their second queues.
+pub struct Pair {
+    a: [Device; 2],
+    b: [Device; 2],
+    /// A source port whose flow gsoB hands to queue 0, and one to queue 1.
+    ports: [u16; 2],
+}
+
+fn sysctl(path: &str, value: &str) -> Result<()> {
+    std::fs::write(format!("/proc/sys/{path}"), value).with_context(|| format!("setting {path} = {value}"))
+}
+
+fn poll_in(fd: BorrowedFd<'_>, ms: i32) -> io::Result<bool> {
+    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, its count 1, a bounded timeout.
+    let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(rc > 0) }
+}
+
+impl Pair {
+    /// Creates the devices in the calling thread's namespace (the
+    /// benchmark's own) and finds the two flows.
+    pub fn create() -> Result<Pair> {
+        // No IPv6: a router solicitation the kernel sends out of a device
+        // would be read where a GSO packet is expected.
+        utun_tests::netns::disable_ipv6()?;
+        sysctl("net/ipv4/ip_forward", "1")?;
+        for conf in ["all", "default"] {
+            sysctl(&format!("net/ipv4/conf/{conf}/rp_filter"), "0")?;
+        }
+        let make = |name: &str, addr: Ipv4Addr| -> Result<[Device; 2]> {
+            let dev = Device::with_offload(Some(name)).with_context(|| format!("creating {name}"))?;
+            ensure!(dev.offload().tso, "{name}: the kernel did not grant TSO");
+            let second = dev.clone_queue().with_context(|| format!("a second queue of {name}"))?;
+            let iface = dev.interface();
+            iface.add_address(&InterfaceAddress::new(IpAddr::V4(addr), 24)?)?;
+            iface.set_up(true)?;
+            sysctl(&format!("net/ipv4/conf/{name}/rp_filter"), "0")?;
+            for d in [&dev, &second] {
+                d.set_nonblocking(true)?;
+            }
+            Ok([dev, second])
+        };
+        let a = make("gsoA", Ipv4Addr::new(198, 18, 1, 1))?;
+        let b = make("gsoB", Ipv4Addr::new(198, 18, 2, 1))?;
+        let mut pair = Pair { a, b, ports: [0; 2] };
+        pair.drain()?;
+        pair.ports = pair.probe_flows()?;
+        Ok(pair)
+    }
+
+    fn drain(&self) -> Result<()> {
+        let mut scratch = RecvBatch::new();
+        let mut bufs = vec![vec![0u8; 2048]; 64];
+        let mut sizes = [0usize; 64];
+        for d in self.a.iter().chain(&self.b) {
+            for _ in 0..10_000 {
+                if d.recv_batch(&mut scratch, &mut bufs, &mut sizes).is_err() {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Source ports whose flows gsoB hands to its queue 0 and 1: the kernel
+    /// picks a queue by the flow's hash (`tun_automq_select_queue`,
+    /// drivers/net/tun.c), so one segment of each candidate is sent and its
+    /// queue seen.
+    fn probe_flows(&self) -> Result<[u16; 2]> {
+        let mut found = [None; 2];
+        let mut tx = SendBatch::new();
+        let mut rx = RecvBatch::new();
+        let mut bufs = vec![vec![0u8; 2048]; 64];
+        let mut sizes = [0usize; 64];
+        for port in 40_000..40_256u16 {
+            let seg = &segments(port)[..1];
+            self.a[0].send_batch(&mut tx, seg)?;
+            let mut queue = None;
+            for _ in 0..100 {
+                for (q, d) in self.b.iter().enumerate() {
+                    if d.recv_batch(&mut rx, &mut bufs, &mut sizes).is_ok() {
+                        queue = Some(q);
+                    }
+                }
+                if queue.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let q = queue.with_context(|| format!("a probe segment from port {port} never came out of gsoB"))?;
+            found[q].get_or_insert(port);
+            if let [Some(p0), Some(p1)] = found {
+                return Ok([p0, p1]);
+            }
+        }
+        bail!("256 flows all came out of one queue of gsoB: {found:?}")
+    }
+}
+
+/// Reads from a non-blocking device, waiting (bounded) only when nothing is
+/// there, which in steady state never happens: the packet was forwarded
+/// during the `write` before.
+fn recv_batch_bounded(dev: &Device, rx: &mut RecvBatch, bufs: &mut [Vec<u8>], sizes: &mut [usize]) -> Result<usize> {
+    loop {
+        match dev.recv_batch(rx, bufs, sizes) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.is_would_block() => {
+                if !poll_in(dev.as_fd(), LOST_AFTER_MS)? {
+                    bail!("{}: a GSO packet written was never handed over", dev.name());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What one loop measured.
+pub struct Sample {
+    pub nanos: u64,
+    pub iterations: u64,
+    /// Allocations of the looping thread(s) while measured.
+    pub allocations: u64,
+}
+
+/// `iterations` of utun's loop on queue pair `q` (after `warmup` unmeasured).
+fn utun_loop(pair: &Pair, q: usize, warmup: usize, iterations: usize, start: Option<&Barrier>) -> Result<Sample> {
+    let (a, b) = (&pair.a[q], &pair.b[q]);
+    let segs = segments(pair.ports[q]);
+    let mut tx = SendBatch::new();
+    let mut rx = RecvBatch::new();
+    let mut bufs = vec![vec![0u8; 2048]; 64];
+    let mut sizes = [0usize; 64];
+    let mut one = || -> Result<()> {
+        a.send_batch(&mut tx, &segs)?;
+        let n = recv_batch_bounded(b, &mut rx, &mut bufs, &mut sizes)?;
+        ensure!(n == SEGMENTS, "{n} segments came out of {} for {SEGMENTS} sent", b.name());
+        Ok(())
+    };
+    let warm = (0..warmup).try_for_each(|_| one());
+    // Every thread reaches the start, whatever its warm-up gave: a thread
+    // that returned early would leave the others waiting for ever.
+    if let Some(start) = start {
+        start.wait();
+    }
+    warm?;
+    let allocations = counters::thread_allocations();
+    let t = Instant::now();
+    for _ in 0..iterations {
+        one()?;
+    }
+    let nanos = t.elapsed().as_nanos() as u64;
+    Ok(Sample { nanos, iterations: iterations as u64, allocations: counters::thread_allocations() - allocations })
+}
+
+/// utun's loop on queue pair 0.
+pub fn utun(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
+    utun_loop(pair, 0, warmup, iterations, None)
+}
+
+/// The raw loop on queue pair 0: the record gsoB hands over for one
+/// iteration's segments, written into gsoA and read back, as it is.
+pub fn raw(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
+    let (a, b) = (pair.a[0].as_fd(), pair.b[0].as_fd());
+    // The record: utun merges one iteration's segments, the kernel forwards
+    // them, and gsoB's reader gets a GSO record (virtio_net_hdr + packet).
+    let mut tx = SendBatch::new();
+    pair.a[0].send_batch(&mut tx, &segments(pair.ports[0]))?;
+    let mut record = vec![0u8; 70_000];
+    let len = read_bounded(b, &mut record)?;
+    record.truncate(len);
+    let mut buf = vec![0u8; 70_000];
+    let mut one = || -> Result<()> {
+        let n = rustix::io::write(a, &record)?;
+        ensure!(n == record.len(), "a short write");
+        let got = read_bounded(b, &mut buf)?;
+        ensure!(got == record.len(), "{got} bytes read for a {}-byte record", record.len());
+        Ok(())
+    };
+    for _ in 0..warmup {
+        one()?;
+    }
+    let allocations = counters::thread_allocations();
+    let t = Instant::now();
+    for _ in 0..iterations {
+        one()?;
+    }
+    let nanos = t.elapsed().as_nanos() as u64;
+    Ok(Sample { nanos, iterations: iterations as u64, allocations: counters::thread_allocations() - allocations })
+}
+
+fn read_bounded(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
+    loop {
+        match rustix::io::read(fd, &mut *buf) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::AGAIN) => {
+                if !poll_in(fd, LOST_AFTER_MS)? {
+                    bail!("a GSO record written was never handed over");
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Two threads, each utun's loop on its own queue pair, `iterations` each;
+/// the time from their common start to the last one's end.
+pub fn two_queues(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
+    let start = Barrier::new(3);
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..2)
+            .map(|q| {
+                let start = &start;
+                s.spawn(move || utun_loop(pair, q, warmup, iterations, Some(start)))
+            })
+            .collect();
+        start.wait();
+        let t = Instant::now();
+        let mut allocations = 0;
+        for th in threads {
+            allocations += th.join().map_err(|_| anyhow::anyhow!("a queue thread panicked"))??.allocations;
+        }
+        let nanos = t.elapsed().as_nanos() as u64;
+        Ok(Sample { nanos, iterations: 2 * iterations as u64, allocations })
+    })
+}

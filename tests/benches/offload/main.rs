@@ -1,0 +1,223 @@
+//! The offload benchmark (`cargo xtask bench`; Linux only, as root): what
+//! the Linux offload (`Device::with_offload`, `recv_batch`, `send_batch`)
+//! and a second queue (`clone_queue`) buy, inside network namespaces it
+//! creates (and refuses to run without).
+//!
+//! * The relay ([`relay`]): one TCP stream through two tun devices and a
+//!   relay thread per direction: utun without offload, utun with offload,
+//!   tun-rs with its offload.
+//! * The 64 KiB GSO loop ([`gso`]): one thread writes 44 full-size TCP
+//!   segments merged into one GSO packet into a device and reads the packet
+//!   the kernel forwarded out of the other, split again: utun's batch API
+//!   against a raw `write`/`read` of the same GSO record.
+//! * Two queues ([`gso`]): the same loop on one queue pair, and on two
+//!   threads with a queue pair each.
+//!
+//! ```text
+//! offload [--smoke] [--rounds N] [--only VARIANT]... [--out FILE]
+//! ```
+//!
+//! Each round runs every variant once, starting one variant further each
+//! round. It writes every run as one JSON document to FILE (by default
+//! `target/bench/offload-measurements.json`); `cargo xtask bench` makes the
+//! report (medians, ratios within rounds, targets) from it, in
+//! BENCHMARKS.md after a full run. Allocations are counted per thread (a
+//! counting global allocator): the relay threads' after their first 64
+//! batches, the loops' over every measured iteration.
+//!
+//! ```text
+//! {
+//!   "format": 1,
+//!   "config": {"smoke": false, "rounds": 15, "relay_bytes": 268435456, "loop_iterations": 20000,
+//!              "segments": 44, "bytes_per_iteration": 65472},
+//!   "variants": [{"key": "relay_offload", "label": "...", "part": "relay"}, ...],
+//!   "runs": [{"variant": "relay_offload", "round": 0, "nanos": 1, "bytes": 2, "packets": 3,
+//!             "allocations": 0, "counted_packets": 3}, ...]
+//! }
+//! ```
+//! `bytes` are TCP payload bytes for the relay, IP packet bytes for the
+//! loops; `allocations` were counted over `counted_packets`.
+
+#[cfg(target_os = "linux")]
+mod counters;
+#[cfg(target_os = "linux")]
+mod gso;
+#[cfg(target_os = "linux")]
+mod relay;
+
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: counters::CountingAllocator = counters::CountingAllocator;
+
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    println!("the offload benchmark runs on Linux only (tun offload and multi-queue); nothing to do here");
+}
+
+#[cfg(target_os = "linux")]
+fn main() {
+    if let Err(e) = linux::run() {
+        eprintln!("offload benchmark: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::path::PathBuf;
+
+    use anyhow::{Context, Result, bail};
+    use serde_json::{Value, json};
+    use utun_tests::netns::Namespace;
+
+    use crate::gso;
+    use crate::relay::{self, Relay};
+
+    const FORMAT: u64 = 1;
+
+    /// The variants, in the order tables list them: key, label, part.
+    const VARIANTS: [(&str, &str, &str); 7] = [
+        ("relay_plain", "relay, utun without offload", "relay"),
+        ("relay_offload", "relay, utun with offload", "relay"),
+        ("relay_tun_rs", "relay, tun-rs with offload", "relay"),
+        ("gso_raw", "64 KiB GSO loop, raw write/read", "loop"),
+        ("gso_utun", "64 KiB GSO loop, utun send_batch/recv_batch", "loop"),
+        ("mq_one", "utun GSO loop, one queue", "queues"),
+        ("mq_two", "utun GSO loop, two queues, a thread each", "queues"),
+    ];
+
+    struct Options {
+        smoke: bool,
+        rounds: usize,
+        relay_bytes: usize,
+        iterations: usize,
+        warmup: usize,
+        out: PathBuf,
+        /// Only these variants (for profiling; nothing is written).
+        only: Vec<String>,
+    }
+
+    fn options() -> Result<Options> {
+        let mut args = std::env::args().skip(1);
+        let mut smoke = false;
+        let mut rounds = None;
+        let mut out = None;
+        let mut only = Vec::new();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--smoke" => smoke = true,
+                "--rounds" => rounds = Some(args.next().context("--rounds needs a count")?.parse()?),
+                "--only" => only.push(args.next().context("--only needs a variant")?),
+                "--out" => out = Some(PathBuf::from(args.next().context("--out needs a file")?)),
+                // `cargo bench` passes --bench.
+                "--bench" => {}
+                other => {
+                    bail!("unknown argument {other:?}; offload [--smoke] [--rounds N] [--only VARIANT]... [--out FILE]")
+                }
+            }
+        }
+        let out = match out {
+            Some(out) => out,
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/offload-measurements.json"),
+        };
+        Ok(if smoke {
+            Options {
+                smoke,
+                rounds: rounds.unwrap_or(2),
+                relay_bytes: 16 * relay::CHUNK,
+                iterations: 500,
+                warmup: 50,
+                out,
+                only,
+            }
+        } else {
+            Options {
+                smoke,
+                rounds: rounds.unwrap_or(15),
+                relay_bytes: 256 * relay::CHUNK,
+                iterations: 20_000,
+                warmup: 1000,
+                out,
+                only,
+            }
+        })
+    }
+
+    fn run_json(
+        variant: &str,
+        round: usize,
+        nanos: u64,
+        bytes: u64,
+        packets: u64,
+        allocations: u64,
+        counted: u64,
+    ) -> Value {
+        json!({"variant": variant, "round": round, "nanos": nanos, "bytes": bytes, "packets": packets,
+               "allocations": allocations, "counted_packets": counted})
+    }
+
+    pub fn run() -> Result<()> {
+        // SAFETY: geteuid takes no arguments and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            bail!("the offload benchmark creates network namespaces and tun devices, which needs root");
+        }
+        let o = options()?;
+        Namespace::new()
+            .enter_process()
+            .context("a network namespace for the benchmark (it never runs outside one)")?;
+        let pair = gso::Pair::create()?;
+        let mut runs = Vec::new();
+        for round in 0..o.rounds {
+            for k in 0..VARIANTS.len() {
+                let (key, _, _) = VARIANTS[(round + k) % VARIANTS.len()];
+                if !o.only.is_empty() && !o.only.iter().any(|v| v == key) {
+                    continue;
+                }
+                let run = match key {
+                    "relay_plain" | "relay_offload" | "relay_tun_rs" => {
+                        let kind = match key {
+                            "relay_plain" => Relay::Plain,
+                            "relay_offload" => Relay::Offload,
+                            _ => Relay::TunRs,
+                        };
+                        let s = relay::once(kind, o.relay_bytes).with_context(|| format!("{key}, round {round}"))?;
+                        run_json(key, round, s.nanos, s.bytes, s.packets, s.allocations, s.steady_packets)
+                    }
+                    _ => {
+                        let s = match key {
+                            "gso_raw" => gso::raw(&pair, o.warmup, o.iterations),
+                            "gso_utun" | "mq_one" => gso::utun(&pair, o.warmup, o.iterations),
+                            _ => gso::two_queues(&pair, o.warmup, o.iterations),
+                        }
+                        .with_context(|| format!("{key}, round {round}"))?;
+                        let packets = s.iterations * gso::SEGMENTS as u64;
+                        let bytes = s.iterations * gso::BYTES_PER_ITERATION as u64;
+                        run_json(key, round, s.nanos, bytes, packets, s.allocations, packets)
+                    }
+                };
+                let gbit = run["bytes"].as_f64().unwrap_or(0.0) * 8.0 / run["nanos"].as_f64().unwrap_or(1.0);
+                eprintln!("round {round} {key}: {gbit:.2} Gbit/s, {} allocations", run["allocations"]);
+                runs.push(run);
+            }
+        }
+        if !o.only.is_empty() {
+            return Ok(());
+        }
+        let doc = json!({
+            "format": FORMAT,
+            "config": {"smoke": o.smoke, "rounds": o.rounds, "relay_bytes": o.relay_bytes,
+                       "loop_iterations": o.iterations, "segments": gso::SEGMENTS,
+                       "bytes_per_iteration": gso::BYTES_PER_ITERATION},
+            "variants": VARIANTS.iter().map(|(key, label, part)| json!({"key": key, "label": label, "part": part}))
+                .collect::<Vec<_>>(),
+            "runs": runs,
+        });
+        if let Some(dir) = o.out.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&o.out, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("writing {}", o.out.display()))?;
+        eprintln!("wrote {}", o.out.display());
+        Ok(())
+    }
+}
