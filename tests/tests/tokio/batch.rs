@@ -7,7 +7,7 @@
 //! that takes UDP GSO (`Offload::uso`) gets them merged too.
 
 use std::io::Read as _;
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, UdpSocket};
+use std::net::{SocketAddrV4, TcpListener, UdpSocket};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, ensure};
@@ -189,7 +189,7 @@ fn send_batch_delivers_every_packet(offload: bool) -> Result<()> {
     // The TCP stream, every byte.
     listener.set_nonblocking(false)?;
     let (mut conn, from) = listener.accept().context("the connection")?;
-    ensure!(from == std::net::SocketAddr::from((Ipv4Addr::from(PEER), PEER_PORT)), "from {from}");
+    ensure!(from == std::net::SocketAddr::from((PEER, PEER_PORT)), "from {from}");
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut got = vec![0u8; stream.len()];
     conn.read_exact(&mut got).context("the stream's bytes")?;
