@@ -143,7 +143,8 @@ mod tests {
     }
 
     /// A writer that takes up to `per_call` units a call, and answers
-    /// `WouldBlock` on the calls `script` names (counted from 0).
+    /// `WouldBlock` on the calls `blocked` names (counted from 0, over every
+    /// attempt); returns the units in the order they were written.
     fn scripted(total: usize, per_call: usize, blocked: &[usize]) -> Vec<usize> {
         let mut written = Vec::new();
         let mut cursor = SendCursor::default();

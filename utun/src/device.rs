@@ -428,8 +428,8 @@ impl<Fd: AsFd> Device<Fd> {
     ///   called again for the rest when it took fewer than it was given.
     ///
     /// An error stops the batch: the packets before the failing one (or
-    /// merged packet) were written, and on an offload device the later
-    /// segments merged with them. On a non-blocking device a full queue is
+    /// merged packet) were written, and on an offload device also the later
+    /// segments merged into a packet already written. On a non-blocking device a full queue is
     /// such an error ([`ErrorKind::WouldBlock`]); the async device's
     /// [`send_batch`](crate::AsyncDevice::send_batch) waits there and goes
     /// on with the rest instead. No allocation once `scratch` has served a

@@ -73,10 +73,11 @@ use crate::error::{Error, Op};
 ///
 /// [`recv`](AsyncDevice::recv), [`recv_batch`](AsyncDevice::recv_batch) and
 /// [`send`](AsyncDevice::send) are cancel safe
-/// ([`send_batch`](AsyncDevice::send_batch) is not: see its documentation). A packet is read or written only by a system call that completes
-/// within a single poll, and the future returns its result from that same
-/// poll; between polls it only waits for readiness. So dropping the future
-/// (in a `tokio::select!` branch that loses, or on a timeout) never loses a
+/// ([`send_batch`](AsyncDevice::send_batch) is not: see its documentation).
+/// A packet is read or written only by a system call that completes within
+/// a single poll, and the future returns its result from that same poll;
+/// between polls it only waits for readiness. So dropping the future (in a
+/// `tokio::select!` branch that loses, or on a timeout) never loses a
 /// received packet and never writes part of one: either the call completed
 /// and its future returned `Ready`, or nothing happened.
 ///
