@@ -3,8 +3,10 @@
 //! kernel splits again): one batch of a TCP connection's segments
 //! interleaved with the datagrams of three UDP flows, written into the
 //! device as if from the peer, must reach the local sockets whole, each
-//! byte once, in order. The UDP datagrams carry checksums, so that a kernel
-//! that takes UDP GSO (`Offload::uso`) gets them merged too.
+//! byte once, in order; on the offload device the kernel must have been
+//! written fewer packets than the batch held (its received-packet count goes up
+//! by one a write). The UDP datagrams carry checksums, so that a kernel that takes
+//! UDP GSO (`Offload::uso`) gets them merged too.
 
 use std::io::Read as _;
 use std::net::{SocketAddrV4, TcpListener, UdpSocket};
@@ -104,6 +106,15 @@ fn tcp(to: SocketAddrV4, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u
     p
 }
 
+/// The interface's received-packet count, as `ip -j -s link` reports it
+/// (in this namespace; /sys shows the host's).
+fn rx_packets(name: &str) -> Result<u64> {
+    let out = std::process::Command::new("ip").args(["-j", "-s", "link", "show", "dev", name]).output()?;
+    ensure!(out.status.success(), "ip -s link: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    json[0]["stats64"]["rx"]["packets"].as_u64().context("stats64.rx.packets in ip's answer")
+}
+
 /// Sends a SYN to `to` through `dev` and reads the SYN-ACK the kernel
 /// answers with: its sequence number and window.
 async fn handshake(dev: &AsyncDevice, to: SocketAddrV4) -> Result<(u32, u16)> {
@@ -165,6 +176,10 @@ fn send_batch_delivers_every_packet(offload: bool) -> Result<()> {
             packets.push(udp(to, &payload(flow, i)));
         }
     }
+    // The kernel counts a packet received for each write into the device
+    // (`tun_get_user`, drivers/net/tun.c), a merged one as one.
+    let name = dev.get_ref().name().to_string();
+    let writes_before = rx_packets(&name)?;
     let mut scratch = SendBatch::new();
     let n = runtime.block_on(async {
         tokio::time::timeout(Duration::from_secs(5), dev.send_batch(&mut scratch, &packets))
@@ -172,6 +187,14 @@ fn send_batch_delivers_every_packet(offload: bool) -> Result<()> {
             .map_err(|_| anyhow!("send_batch did not finish within 5 s"))
     })??;
     ensure!(n == packets.len(), "send_batch wrote {n} of {}", packets.len());
+    let writes = rx_packets(&name)? - writes_before;
+    eprintln!("{} packets in {writes} writes", packets.len());
+    if offload {
+        // The TCP segments at least were merged (TSO is granted with offload).
+        ensure!(writes <= (packets.len() - PER_FLOW + 1) as u64, "{writes} writes: nothing merged");
+    } else {
+        ensure!(writes == packets.len() as u64, "{writes} writes for {} packets", packets.len());
+    }
 
     // Every datagram of every flow, in order, whole, and no more.
     let mut buf = [0u8; 2048];
