@@ -3,9 +3,9 @@
 //! kernel splits again): one batch of a TCP connection's segments
 //! interleaved with the datagrams of three UDP flows, written into the
 //! device as if from the peer, must reach the local sockets whole, each
-//! byte once, in order; on the offload device the kernel must have been
-//! written fewer packets than the batch held (its received-packet count goes up
-//! by one a write). The UDP datagrams carry checksums, so that a kernel that takes
+//! byte once, in order. On the offload device the TCP segments must have
+//! gone in one write (the interface's received-packet count goes up by one
+//! a write). The UDP datagrams carry checksums, so that a kernel that takes
 //! UDP GSO (`Offload::uso`) gets them merged too.
 
 use std::io::Read as _;
