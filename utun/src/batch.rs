@@ -1,7 +1,11 @@
 //! Batches of packets: [`Device::recv_batch`](crate::Device::recv_batch) and
 //! [`Device::send_batch`](crate::Device::send_batch), the scratch state they
-//! reuse ([`RecvBatch`], [`SendBatch`]), and what a Linux device opened with
-//! offload was granted ([`Offload`]).
+//! reuse ([`RecvBatch`], [`SendBatch`]), what a Linux device opened with
+//! offload was granted ([`Offload`]), and how far a batch send has got
+//! ([`SendCursor`], [`resume`]: what lets the async device's `send_batch`
+//! go on after a write that would block).
+
+use crate::error::{Detail, Error, ErrorKind, Op};
 
 /// What a device's kernel side does for it: on Linux, what
 /// [`Device::with_offload`](crate::Device::with_offload) obtained from
@@ -59,6 +63,9 @@ pub struct SendBatch {
     pub(crate) out: Vec<u8>,
     #[cfg(target_os = "linux")]
     pub(crate) lens: Vec<usize>,
+    /// How many records of `out` (their lengths in `lens`) the last merge made.
+    #[cfg(target_os = "linux")]
+    pub(crate) records: usize,
 }
 
 impl SendBatch {
@@ -71,6 +78,8 @@ impl SendBatch {
             out: Vec::new(),
             #[cfg(target_os = "linux")]
             lens: Vec::new(),
+            #[cfg(target_os = "linux")]
+            records: 0,
         }
     }
 }
@@ -78,5 +87,126 @@ impl SendBatch {
 impl Default for SendBatch {
     fn default() -> SendBatch {
         SendBatch::new()
+    }
+}
+
+/// How far a batch send has got, kept by its caller between attempts (the
+/// synchronous [`Device::send_batch`](crate::Device::send_batch) makes one
+/// attempt; the async device's makes more, after each wait for room).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SendCursor {
+    /// Whether the batch has been made ready to write (on a Linux offload
+    /// device: merged into the records of [`SendBatch`]), so that a later
+    /// attempt writes those same records rather than merging again.
+    pub(crate) prepared: bool,
+    /// The units written: records on a Linux offload device, packets
+    /// otherwise. The next attempt starts at this one.
+    pub(crate) done: usize,
+}
+
+/// Writes units `*done..total` with `step`, which writes one or more units
+/// starting at the one it is given and says how many (a `sendmsg_x` may take
+/// several packets, a `write` takes one); `*done` moves past every unit
+/// written as soon as it is. An error from `step` (a
+/// [`ErrorKind::WouldBlock`] above all) stops it with `*done` at the first
+/// unit not written, so a later call resumes there: no unit is written
+/// twice, none skipped. A step that claims to have written nothing is an
+/// [`ErrorKind::Other`] error rather than a loop without end.
+pub(crate) fn resume(
+    total: usize,
+    done: &mut usize,
+    mut step: impl FnMut(usize) -> Result<usize, Error>,
+) -> Result<(), Error> {
+    while *done < total {
+        let wrote = step(*done)?;
+        if wrote == 0 {
+            return Err(wrote_nothing());
+        }
+        *done = total.min(*done + wrote);
+    }
+    Ok(())
+}
+
+/// The error of a step that wrote nothing (out of the packet path's way).
+#[cold]
+#[inline(never)]
+fn wrote_nothing() -> Error {
+    Error::invalid(Op::Send, ErrorKind::Other, Detail::Static("the kernel took none of the packets, and said no error"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn would_block() -> Error {
+        Error::os(Op::Send, std::io::Error::from_raw_os_error(libc::EAGAIN))
+    }
+
+    /// A writer that takes up to `per_call` units a call, and answers
+    /// `WouldBlock` on the calls `blocked` names (counted from 0, over every
+    /// attempt); returns the units in the order they were written.
+    fn scripted(total: usize, per_call: usize, blocked: &[usize]) -> Vec<usize> {
+        let mut written = Vec::new();
+        let mut cursor = SendCursor::default();
+        let mut call = 0;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            assert!(attempts <= total + blocked.len() + 1, "no progress");
+            let result = resume(total, &mut cursor.done, |from| {
+                call += 1;
+                if blocked.contains(&(call - 1)) {
+                    return Err(would_block());
+                }
+                let n = per_call.min(total - from);
+                written.extend(from..from + n);
+                Ok(n)
+            });
+            match result {
+                Ok(()) => break,
+                Err(e) => assert!(e.is_would_block(), "{e}"),
+            }
+        }
+        assert_eq!(cursor.done, total);
+        written
+    }
+
+    #[test]
+    fn a_would_block_anywhere_resumes_at_the_first_unit_not_written() {
+        for total in 0..6 {
+            for per_call in 1..4 {
+                for first in 0..6 {
+                    for blocked in [vec![first], vec![first, first + 1], vec![first, first + 2, first + 3]] {
+                        let written = scripted(total, per_call, &blocked);
+                        assert_eq!(written, (0..total).collect::<Vec<_>>(), "{total} {per_call} {blocked:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn another_error_stops_at_the_unit_it_was_about() {
+        let mut done = 0;
+        let err = resume(5, &mut done, |from| {
+            if from == 3 {
+                Err(Error::invalid(Op::Send, ErrorKind::MalformedPacket, Detail::Static("bad")))
+            } else {
+                Ok(1)
+            }
+        })
+        .unwrap_err();
+        assert_eq!((err.kind(), done), (ErrorKind::MalformedPacket, 3));
+    }
+
+    #[test]
+    fn a_step_that_writes_nothing_is_an_error_not_a_hang() {
+        let mut done = 1;
+        let err = resume(3, &mut done, |_| Ok(0)).unwrap_err();
+        assert_eq!((err.kind(), done), (ErrorKind::Other, 1));
+        // More than asked for counts as the rest.
+        let mut done = 1;
+        resume(3, &mut done, |_| Ok(7)).unwrap();
+        assert_eq!(done, 3);
     }
 }

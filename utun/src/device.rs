@@ -9,7 +9,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
-use crate::batch::{Offload, RecvBatch, SendBatch};
+use crate::batch::{Offload, RecvBatch, SendBatch, SendCursor};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 
@@ -423,13 +423,32 @@ impl<Fd: AsFd> Device<Fd> {
     ///   datagrams) of one flow that follow each other are merged into one
     ///   GSO packet that the kernel segments again, one `write` a merged
     ///   packet; packets of other flows keep their order within their flow.
-    /// * Otherwise: one [`send`](Device::send) each.
+    /// * Linux without offload: one [`send`](Device::send) each.
+    /// * macOS: `sendmsg_x` (one `send` each where the kernel lacks it),
+    ///   called again for the rest when it took fewer than it was given.
     ///
     /// An error stops the batch: the packets before the failing one (or
-    /// merged packet) were written. No allocation once `scratch` has served
-    /// a batch as large.
+    /// merged packet) were written, and on an offload device also the later
+    /// segments merged into a packet already written. On a non-blocking device a full queue is
+    /// such an error ([`ErrorKind::WouldBlock`]); the async device's
+    /// [`send_batch`](crate::AsyncDevice::send_batch) waits there and goes
+    /// on with the rest instead. No allocation once `scratch` has served a
+    /// batch as large.
     pub fn send_batch<B: AsRef<[u8]>>(&self, scratch: &mut SendBatch, packets: &[B]) -> Result<usize, Error> {
-        imp::send_batch(self.fd.as_fd(), self.offload, scratch, packets).map_err(|e| e.on(self.name))
+        self.send_batch_from(scratch, packets, &mut SendCursor::default())?;
+        Ok(packets.len())
+    }
+
+    /// [`send_batch`](Device::send_batch) from where `cursor` says, moving
+    /// it past what it writes: after an error (a `WouldBlock`), the same call
+    /// with the same cursor, scratch and packets writes the rest.
+    pub(crate) fn send_batch_from<B: AsRef<[u8]>>(
+        &self,
+        scratch: &mut SendBatch,
+        packets: &[B],
+        cursor: &mut SendCursor,
+    ) -> Result<(), Error> {
+        imp::send_batch(self.fd.as_fd(), self.offload, scratch, packets, cursor).map_err(|e| e.on(self.name))
     }
 
     /// The error of a `recv` into an empty buffer (out of the packet path's way).

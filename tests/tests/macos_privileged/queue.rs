@@ -134,6 +134,41 @@ fn a_burst_comes_back_more_than_one_packet_per_recv_many() -> Result<()> {
     Ok(())
 }
 
+/// `AsyncDevice::send_batch`: 100 UDP datagrams from the peer to a local
+/// socket, more than one `sendmsg_x` takes (64 at most), all written (the
+/// call returns the whole count, calling `sendmsg_x` again for what one call
+/// did not take, and waiting for room when the socket's buffer is full) and
+/// delivered, each whole and once, in order. (`utun_ctl_send` →
+/// `utun_pkt_input` → `ifnet_input`, XNU bsd/net/if_utun.c, hands each
+/// datagram to the IP input of the utun.)
+#[test]
+#[ignore = "needs root on macOS"]
+fn async_send_batch_writes_every_packet_of_a_batch_larger_than_one_sendmsg_x() -> Result<()> {
+    const COUNT: usize = 100;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let _in_runtime = runtime.enter();
+    let (device, _cleanup) = tun(1)?.into_parts();
+    let dev = utun::AsyncDevice::new(device)?;
+    let socket = UdpSocket::bind("10.0.0.1:0")?;
+    socket.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let std::net::SocketAddr::V4(to) = socket.local_addr()? else { anyhow::bail!("an IPv4 socket") };
+    let from = std::net::SocketAddrV4::new([10, 0, 0, 2].into(), 9);
+    let packets: Vec<Vec<u8>> =
+        (0..COUNT as u32).map(|i| utun_tests::packet::Udp4::new(from, to).packet(&i.to_be_bytes())).collect();
+    let mut scratch = utun::SendBatch::new();
+    let n =
+        runtime.block_on(tokio::time::timeout(Duration::from_secs(5), dev.send_batch(&mut scratch, &packets)))??;
+    ensure!(n == COUNT, "send_batch wrote {n} of {COUNT}");
+    let mut buf = [0u8; 64];
+    for i in 0..COUNT as u32 {
+        let (len, _) = socket.recv_from(&mut buf)?;
+        ensure!(buf[..len] == i.to_be_bytes(), "datagram {i}: {:?}", &buf[..len]);
+    }
+    socket.set_nonblocking(true)?;
+    ensure!(socket.recv_from(&mut buf).is_err(), "a datagram more than was sent");
+    Ok(())
+}
+
 /// Not a check: the measurement a default queue length is to be chosen
 /// from (issue 16). For each `UTUN_OPT_MAX_PENDING_PACKETS`, a burst of UDP
 /// datagrams into the utun, then how many a reader gets (and in how many

@@ -16,6 +16,8 @@
 #[cfg(target_os = "linux")]
 mod adopt;
 #[cfg(target_os = "linux")]
+mod batch;
+#[cfg(target_os = "linux")]
 mod cases;
 #[cfg(target_os = "linux")]
 mod setup;
@@ -29,7 +31,7 @@ fn main() {
     Suite::new("tokio")
         .namespace(Namespace::new().without_ipv6())
         .time_limit(Duration::from_secs(20))
-        .main([cases::all(), adopt::all()].concat())
+        .main([cases::all(), adopt::all(), batch::all()].concat())
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -10,7 +10,7 @@ use tokio::io::Interest;
 use tokio::runtime::Handle;
 
 use self::reactor::{READ_INTEREST, Reactor, WRITE_INTEREST};
-use crate::batch::RecvBatch;
+use crate::batch::{RecvBatch, SendBatch, SendCursor};
 use crate::device::Device;
 use crate::error::{Error, Op};
 
@@ -21,7 +21,9 @@ use crate::error::{Error, Op};
 /// [`Device`] registered with tokio's reactor through
 /// [`AsyncFd`](tokio::io::unix::AsyncFd), with the same calls as the
 /// synchronous device: [`recv`](AsyncDevice::recv) and
-/// [`send`](AsyncDevice::send) of plain IPv4 and IPv6 packets.
+/// [`send`](AsyncDevice::send) of plain IPv4 and IPv6 packets, and
+/// [`recv_batch`](AsyncDevice::recv_batch) and
+/// [`send_batch`](AsyncDevice::send_batch) of several.
 ///
 /// Each call tries the system call first and waits for readiness only when
 /// the kernel answers that it would block, so a packet that is already
@@ -69,11 +71,13 @@ use crate::error::{Error, Op};
 ///
 /// # Cancel safety
 ///
-/// [`recv`](AsyncDevice::recv) and [`send`](AsyncDevice::send) are cancel
-/// safe. A packet is read or written only by a system call that completes
-/// within a single poll, and the future returns its result from that same
-/// poll; between polls it only waits for readiness. So dropping the future
-/// (in a `tokio::select!` branch that loses, or on a timeout) never loses a
+/// [`recv`](AsyncDevice::recv), [`recv_batch`](AsyncDevice::recv_batch) and
+/// [`send`](AsyncDevice::send) are cancel safe
+/// ([`send_batch`](AsyncDevice::send_batch) is not: see its documentation).
+/// A packet is read or written only by a system call that completes within
+/// a single poll, and the future returns its result from that same poll;
+/// between polls it only waits for readiness. So dropping the future (in a
+/// `tokio::select!` branch that loses, or on a timeout) never loses a
 /// received packet and never writes part of one: either the call completed
 /// and its future returned `Ready`, or nothing happened.
 ///
@@ -239,6 +243,47 @@ impl<Fd: AsFd> AsyncDevice<Fd> {
             done => return done,
         }
         self.wait_then(Op::Send, WRITE_INTEREST, |dev| dev.send(packet)).await
+    }
+
+    /// Writes `packets`, waiting while the kernel has no room, and returns
+    /// how many (all of them): [`Device::send_batch`], with its merging on a
+    /// Linux offload device, its `sendmsg_x` on macOS, and its errors. Where
+    /// a write would block part-way, it waits until the device is writable
+    /// and goes on with what was not written: the records an offload batch
+    /// was merged into are kept in `scratch` and written from the first one
+    /// not written, so no packet is written twice and none is left out.
+    ///
+    /// No allocation once `scratch` has served a batch as large.
+    ///
+    /// ```no_run
+    /// # async fn f(dev: &utun::AsyncDevice, packets: &[Vec<u8>]) -> Result<(), utun::Error> {
+    /// let mut scratch = utun::SendBatch::new(); // kept for the next batches
+    /// let n = dev.send_batch(&mut scratch, packets).await?;
+    /// assert_eq!(n, packets.len());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe as [`send`](AsyncDevice::send) is: a batch can take
+    /// several writes with waits between them. Dropped while it waits, the
+    /// future leaves written what it wrote (each packet whole, and once) and
+    /// the rest unwritten, and does not say how far it got: the first
+    /// packets, up to some point, were written, and on a Linux offload
+    /// device also the later segments of their flows that were merged with
+    /// them. Where that matters, let the future finish (a timeout around it
+    /// can lose track in the same way), or send one packet a
+    /// [`send`](AsyncDevice::send).
+    pub async fn send_batch<B: AsRef<[u8]>>(&self, scratch: &mut SendBatch, packets: &[B]) -> Result<usize, Error> {
+        let mut cursor = SendCursor::default();
+        match self.device.send_batch_from(scratch, packets, &mut cursor) {
+            Err(e) if e.is_would_block() => {}
+            done => return done.map(|()| packets.len()),
+        }
+        self.wait_then(Op::Send, WRITE_INTEREST, |dev| {
+            dev.send_batch_from(scratch, packets, &mut cursor).map(|()| packets.len())
+        })
+        .await
     }
 
     /// Waits for `interest`, registered with the reactor, and retries `io`

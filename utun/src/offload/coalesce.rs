@@ -282,6 +282,36 @@ impl Coalescer {
     }
 }
 
+/// Writes records `*done..` of `out` (one after another, their lengths
+/// `lens`, as [`Coalescer::coalesce`] left them) with `write`, one call a
+/// record, through [`crate::batch::resume`]: `*done` moves past each record
+/// written, and an error (a `WouldBlock`) leaves it at the first record not
+/// written, where a later call resumes. The records are not merged again
+/// in between, so a packet is in exactly one record: none is written twice
+/// or left out, whichever record a write stops at.
+pub(crate) fn write_records(
+    out: &[u8],
+    lens: &[usize],
+    done: &mut usize,
+    mut write: impl FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    // Where record `*done` starts (0 on a first attempt).
+    let mut at: usize = lens.iter().take(*done).sum();
+    crate::batch::resume(lens.len(), done, |r| {
+        let record = out.get(at..at + lens[r]).ok_or_else(records_overrun)?;
+        write(record)?;
+        at += lens[r];
+        Ok(1)
+    })
+}
+
+/// Record lengths that run past the buffer: a bug, answered as an error.
+#[cold]
+#[inline(never)]
+fn records_overrun() -> Error {
+    Error::invalid(Op::Send, ErrorKind::Other, Detail::Static("a merged record runs past its buffer"))
+}
+
 /// A packet alone, behind a header that asks for nothing. (`out` has room:
 /// [`capacity`] was checked.)
 fn write_single(p: &[u8], out: &mut [u8]) -> (VnetHeader, usize) {

@@ -3,11 +3,11 @@
 
 use proptest::prelude::*;
 
-use super::coalesce::{CoalesceOptions, Coalescer, capacity};
+use super::coalesce::{CoalesceOptions, Coalescer, capacity, write_records};
 use super::split::{segment_count, split};
 use super::vnet::{Gso, UDP_GSO_KNOWN, VNET_HDR_LEN, VnetHeader};
 use super::wire::{IPPROTO_TCP, IPPROTO_UDP};
-use crate::error::ErrorKind;
+use crate::error::{Error, ErrorKind, Op};
 
 /// RFC 1071, the slow way: 16-bit words, end-around carry each time.
 fn naive_sum(chunks: &[&[u8]]) -> u16 {
@@ -364,6 +364,89 @@ fn coalesce_refuses_short_buffers() {
     assert_eq!(e.kind(), ErrorKind::BufferTooSmall);
     let e = c.coalesce(&[&p], ALL, &mut [0u8; 200], &mut []).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}
+
+/// `p` with another source port (another flow), its checksum made again.
+fn from_port(mut p: Vec<u8>, port: u16) -> Vec<u8> {
+    let ip = ip_len_of(&p);
+    let proto = if v6_of(&p) { p[6] } else { p[9] };
+    let at = ip + if proto == IPPROTO_UDP { 6 } else { 16 };
+    p[ip..ip + 2].copy_from_slice(&port.to_be_bytes());
+    p[at..at + 2].copy_from_slice(&[0, 0]);
+    let c = !naive_sum(&[&pseudo(&p, proto, p.len() - ip), &p[ip..]]);
+    p[at..at + 2].copy_from_slice(&(if c == 0 { 0xffff } else { c }).to_be_bytes());
+    p
+}
+
+/// The plain packets a written record stands for (split again if merged).
+fn unmerge(record: &[u8]) -> Vec<Vec<u8>> {
+    let hdr = VnetHeader::parse(&record[..VNET_HDR_LEN]).expect("a header coalesce wrote");
+    let packet = &record[VNET_HDR_LEN..];
+    if hdr.gso == Gso::None { vec![packet.to_vec()] } else { split_all(&hdr, packet) }
+}
+
+/// Writes the coalesced records of `packets` through `write_records`, whose
+/// writer answers `WouldBlock` on the calls `blocked` names (counted over
+/// every attempt), trying again after each until all are written; returns
+/// the records in the order they were written.
+fn write_blocking(packets: &[Vec<u8>], blocked: &[usize]) -> Vec<Vec<u8>> {
+    let mut c = Coalescer::new();
+    let mut out = vec![0u8; capacity(packets)];
+    let mut lens = vec![0usize; packets.len()];
+    let records = c.coalesce(packets, ALL, &mut out, &mut lens).expect("coalesce");
+    let mut written = Vec::new();
+    let mut done = 0;
+    let mut call = 0;
+    for _attempt in 0..=records + blocked.len() {
+        let result = write_records(&out, &lens[..records], &mut done, |record| {
+            call += 1;
+            if blocked.contains(&(call - 1)) {
+                return Err(Error::os(Op::Send, std::io::Error::from_raw_os_error(libc::EAGAIN)));
+            }
+            written.push(record.to_vec());
+            Ok(())
+        });
+        match result {
+            Ok(()) => return written,
+            Err(e) => assert!(e.is_would_block(), "{e}"),
+        }
+    }
+    panic!("no progress after {blocked:?}");
+}
+
+/// Two TCP flows and a UDP flow interleaved (so a merged record holds
+/// packets that come after other records' first packets), and a packet that
+/// merges with nothing: a write that would block after any record, once or
+/// again and again, is resumed at the next record, and the records written
+/// in the end are those of a batch that never blocked, each once, and
+/// together every packet once.
+#[test]
+fn a_batch_resumed_after_would_block_writes_every_packet_once() {
+    let tcp = Spec { flags: 0x10, ..tcp_spec(true) };
+    let udp = Spec { v6: true, udp: true, seq: 0, flags: 0, id: 0, df: true, options: vec![] };
+    let mut packets = Vec::new();
+    for i in 0..6u32 {
+        packets.push(build(&Spec { seq: 1000 + 100 * i, ..tcp.clone() }, &[i as u8; 100]));
+        packets.push(from_port(build(&Spec { seq: 5000 + 50 * i, ..tcp.clone() }, &[9; 50]), 4243));
+        packets.push(from_port(build(&udp, &[i as u8 + 1; 200]), 4244));
+        if i == 3 {
+            packets.push(build(&Spec { flags: 0x11, ..tcp_spec(false) }, &[3; 10])); // FIN: alone
+        }
+    }
+    let whole = write_blocking(&packets, &[]);
+    let expected_records = if UDP_GSO_KNOWN { 4 } else { 9 };
+    assert_eq!(whole.len(), expected_records, "interleaved flows merged");
+    let mut every: Vec<Vec<u8>> = whole.iter().flat_map(|r| unmerge(r)).collect();
+    let mut sorted = packets.clone();
+    every.sort();
+    sorted.sort();
+    assert_eq!(every, sorted, "the records stand for every packet, once");
+
+    for k in 0..=whole.len() {
+        for blocked in [vec![k], vec![k, k + 1, k + 2], (k..k + 2 * whole.len()).step_by(2).collect()] {
+            assert_eq!(write_blocking(&packets, &blocked), whole, "blocked on calls {blocked:?}");
+        }
+    }
 }
 
 fn arb_spec() -> impl Strategy<Value = Spec> {

@@ -20,7 +20,7 @@ use std::os::fd::{AsFd as _, BorrowedFd, FromRawFd, OwnedFd};
 
 use utun_sys as sys;
 
-use crate::batch::{Offload, RecvBatch, SendBatch};
+use crate::batch::{Offload, RecvBatch, SendBatch, SendCursor};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::offload::coalesce::{self, CoalesceOptions};
@@ -407,36 +407,38 @@ pub(crate) fn recv_batch<B: AsMut<[u8]>>(
 }
 
 /// Writes `packets`: on an offload device merged ([`coalesce`]) into as few
-/// records as it can, one `write` each; otherwise one [`send`] each.
+/// records as it can, one `write` each; otherwise one [`send`] each. Starts
+/// where `cursor` says (a fresh one: the beginning) and moves it past each
+/// record or packet written, so that after an error (a `WouldBlock`) a
+/// later call with the same cursor, scratch and packets writes only the
+/// rest. An offload batch is merged once, on the first attempt.
 pub(crate) fn send_batch<B: AsRef<[u8]>>(
     fd: BorrowedFd<'_>,
     offload: Offload,
     scratch: &mut SendBatch,
     packets: &[B],
-) -> Result<usize, Error> {
+    cursor: &mut SendCursor,
+) -> Result<(), Error> {
     if !offload.vnet_hdr {
-        for p in packets {
-            send(fd, p.as_ref())?;
+        return crate::batch::resume(packets.len(), &mut cursor.done, |i| send(fd, packets[i].as_ref()).map(|_| 1));
+    }
+    if !cursor.prepared {
+        let need = coalesce::capacity(packets);
+        if scratch.out.len() < need {
+            scratch.out.resize(need, 0);
         }
-        return Ok(packets.len());
+        if scratch.lens.len() < packets.len() {
+            scratch.lens.resize(packets.len(), 0);
+        }
+        let options = CoalesceOptions { tcp: true, udp: offload.uso };
+        scratch.records = scratch.coalescer.coalesce(packets, options, &mut scratch.out, &mut scratch.lens)?;
+        *cursor = SendCursor { prepared: true, done: 0 };
     }
-    let need = coalesce::capacity(packets);
-    if scratch.out.len() < need {
-        scratch.out.resize(need, 0);
-    }
-    if scratch.lens.len() < packets.len() {
-        scratch.lens.resize(packets.len(), 0);
-    }
-    let options = CoalesceOptions { tcp: true, udp: offload.uso };
-    let records = scratch.coalescer.coalesce(packets, options, &mut scratch.out, &mut scratch.lens)?;
-    let mut at = 0;
-    for &len in &scratch.lens[..records] {
-        let record = &scratch.out[at..at + len];
+    let lens = &scratch.lens[..scratch.records];
+    coalesce::write_records(&scratch.out, lens, &mut cursor.done, |record| {
         packet::check_outgoing(&record[VNET_HDR_LEN..])?;
-        super::retry(|| rustix::io::write(fd, record)).map_err(|e| os_error(Op::Send, e))?;
-        at += len;
-    }
-    Ok(packets.len())
+        super::retry(|| rustix::io::write(fd, record)).map(drop).map_err(|e| os_error(Op::Send, e))
+    })
 }
 
 /// The error of a failed `read` or `write` (out of the packet path's way).

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use utun_sys::apple as sys;
 
-use crate::batch::{Offload, RecvBatch, SendBatch};
+use crate::batch::{Offload, RecvBatch, SendBatch, SendCursor};
 use crate::codec::bsd::datagram::{self, HEADER_LEN};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
@@ -307,14 +307,21 @@ pub(crate) fn recv_batch<B: AsMut<[u8]>>(
 }
 
 /// Writes `packets` with `sendmsg_x` ([`super::batch::send_many`], one
-/// `send` each where the call is missing).
+/// `send` each where the call is missing), again and again until every one
+/// is written: a `sendmsg_x` may take fewer than it was given (its buffer
+/// filled, or a malformed packet ended its list), and the next call starts
+/// at the first it did not take. Starts where `cursor` says and moves it past
+/// each packet the kernel took, so that after an error (a `WouldBlock`) a
+/// later call with the same cursor writes only the rest. (No offload on
+/// macOS: `offload` and `scratch` are unused.)
 pub(crate) fn send_batch<B: AsRef<[u8]>>(
     fd: BorrowedFd<'_>,
     _offload: Offload,
     _scratch: &mut SendBatch,
     packets: &[B],
-) -> Result<usize, Error> {
-    super::batch::send_many(fd, packets)
+    cursor: &mut SendCursor,
+) -> Result<(), Error> {
+    crate::batch::resume(packets.len(), &mut cursor.done, |i| super::batch::send_many(fd, &packets[i..]))
 }
 
 /// Checks a `UTUN_OPT_MAX_PENDING_PACKETS` value before the kernel sees it.
