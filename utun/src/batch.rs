@@ -34,6 +34,38 @@ pub struct Offload {
     pub uso: bool,
 }
 
+/// How a Linux offload device's kernel side is to cut one packet into
+/// packets of the wire's size, or how it was cut from them: the
+/// `virtio_net_hdr` of a packet [`Device::recv_gso`](crate::Device::recv_gso)
+/// reads or [`Device::send_gso`](crate::Device::send_gso) writes whole.
+///
+/// A GSO packet carries its headers once, then the payload of every
+/// segment; its IP length fields count the whole packet, and its transport
+/// checksum field holds the pseudo-header sum of the whole packet (what
+/// the kernel hands over, and what it completes in each segment it makes).
+#[cfg(target_os = "linux")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Segmentation {
+    /// One plain packet, its checksums complete.
+    #[default]
+    None,
+    /// TCP (over IPv4 or IPv6, as the packet says): segments of
+    /// `segment_size` payload bytes (the last one what is left).
+    Tcp {
+        /// Payload bytes a segment (`gso_size`): the MSS.
+        segment_size: u16,
+        /// `VIRTIO_NET_HDR_GSO_ECN`: the first segment carries ECN's CWR.
+        ecn: bool,
+    },
+    /// UDP (`TUN_F_USO4`/`TUN_F_USO6`, Linux 6.2+): datagrams of
+    /// `segment_size` payload bytes (the last one what is left).
+    Udp {
+        /// Payload bytes a datagram (`gso_size`).
+        segment_size: u16,
+    },
+}
+
 /// Reusable receive state for [`Device::recv_batch`](crate::Device::recv_batch):
 /// on a Linux offload device, the buffer one large packet is read into before
 /// it is split (allocated on first use, 64 KiB and a little more, then kept).

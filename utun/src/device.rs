@@ -9,6 +9,8 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 
+#[cfg(target_os = "linux")]
+use crate::batch::Segmentation;
 use crate::batch::{Offload, RecvBatch, SendBatch, SendCursor};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
@@ -449,6 +451,69 @@ impl<Fd: AsFd> Device<Fd> {
         cursor: &mut SendCursor,
     ) -> Result<(), Error> {
         imp::send_batch(self.fd.as_fd(), self.offload, scratch, packets, cursor).map_err(|e| e.on(self.name))
+    }
+
+    /// Linux offload device: reads one packet whole into `buf` (one
+    /// `readv`, straight into it, no copy) and says what it is: a plain
+    /// packet ([`Segmentation::None`], its checksum finished if the kernel
+    /// left it to finish), or a GSO packet of up to 64 KiB, not split, with
+    /// its segment size (its transport checksum field holds the
+    /// pseudo-header sum: see [`Segmentation`]). For a program that passes
+    /// large packets on as they are (to another offload device with
+    /// [`send_gso`](Device::send_gso), or to a tunnel that carries them
+    /// whole); [`recv_batch`](Device::recv_batch) splits them instead.
+    ///
+    /// `buf` should hold 64 KiB and the headers (65,575 bytes): a packet
+    /// cut short to fit is [`ErrorKind::MalformedPacket`]. A device opened
+    /// without offload is [`ErrorKind::InvalidInput`], before any read.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), utun::Error> {
+    /// // A relay that moves large packets from one device to another whole.
+    /// let (from, to) = (utun::Device::with_offload(None)?, utun::Device::with_offload(None)?);
+    /// let mut buf = vec![0u8; 65_575];
+    /// loop {
+    ///     let (len, segmentation) = from.recv_gso(&mut buf)?;
+    ///     to.send_gso(&buf[..len], segmentation)?;
+    /// }
+    /// # }
+    /// ```
+    #[cfg(target_os = "linux")]
+    pub fn recv_gso(&self, buf: &mut [u8]) -> Result<(usize, Segmentation), Error> {
+        self.offload_only(Op::Recv)?;
+        imp::recv_gso(self.fd.as_fd(), buf).map_err(|e| e.on(self.name))
+    }
+
+    /// Linux offload device: writes `packet` whole, for the kernel to cut
+    /// as `segmentation` says (one `writev` from `packet`, no copy): a
+    /// plain packet, or a GSO packet of up to 64 KiB whose headers come once
+    /// and whose transport checksum field holds the pseudo-header sum of the
+    /// whole packet, as [`recv_gso`](Device::recv_gso) hands them over (see
+    /// [`Segmentation`]). Returns the packet's length.
+    ///
+    /// A packet that does not match `segmentation` (a TCP one for
+    /// [`Segmentation::Udp`], a segment size of 0, no payload), a UDP GSO
+    /// packet the kernel did not grant ([`Offload::uso`]), or a device
+    /// opened without offload is [`ErrorKind::InvalidInput`], and nothing is
+    /// written.
+    #[cfg(target_os = "linux")]
+    pub fn send_gso(&self, packet: &[u8], segmentation: Segmentation) -> Result<usize, Error> {
+        self.offload_only(Op::Send)?;
+        if matches!(segmentation, Segmentation::Udp { .. }) && !self.offload.uso {
+            let why = Detail::Static("a UDP GSO packet, and the kernel did not grant USO to this device");
+            return Err(Error::invalid(Op::Send, ErrorKind::InvalidInput, why).on(self.name));
+        }
+        imp::send_gso(self.fd.as_fd(), packet, segmentation).map_err(|e| e.on(self.name))
+    }
+
+    /// The error of a whole-GSO-packet call on a device without offload.
+    #[cfg(target_os = "linux")]
+    fn offload_only(&self, op: Op) -> Result<(), Error> {
+        if self.offload.vnet_hdr {
+            return Ok(());
+        }
+        let why = Detail::Static("only a device made by Device::with_offload reads and writes GSO packets");
+        Err(Error::invalid(op, ErrorKind::InvalidInput, why).on(self.name))
     }
 
     /// The error of a `recv` into an empty buffer (out of the packet path's way).

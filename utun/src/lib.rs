@@ -87,6 +87,8 @@ mod async_device;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use async_device::AsyncDevice;
+#[cfg(target_os = "linux")]
+pub use batch::Segmentation;
 pub use batch::{Offload, RecvBatch, SendBatch};
 pub use device::{BorrowedDevice, Device};
 pub use error::{Error, ErrorKind, Op, Result};

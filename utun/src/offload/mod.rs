@@ -2,7 +2,8 @@
 //! codec ([`vnet`]), splitting a GSO packet the kernel hands over into plain
 //! IP packets ([`split`]), merging a batch of plain packets into GSO packets
 //! for the kernel to segment ([`coalesce`]), and the Internet checksum they
-//! share ([`checksum`]). Pure byte work: no system call, no allocation per
+//! share ([`checksum`]), and whole GSO packets passed through as they are
+//! ([`gso`]). Pure byte work: no system call, no allocation per
 //! packet, and malformed input is a typed [`Error`](crate::Error), never a panic.
 //!
 //! Linux only: the header and its flags exist only in Linux's UAPI headers
@@ -18,6 +19,7 @@
 
 pub(crate) mod checksum;
 pub(crate) mod coalesce;
+pub(crate) mod gso;
 pub(crate) mod split;
 pub(crate) mod vnet;
 pub(crate) mod wire;

@@ -150,7 +150,7 @@ pub(crate) fn finish_checksum(hdr: &VnetHeader, packet: &mut [u8]) -> Result<(),
 }
 
 /// Checks a GSO header against its packet, and parses the packet's headers.
-fn check_gso(hdr: &VnetHeader, packet: &[u8]) -> Result<Headers, Error> {
+pub(crate) fn check_gso(hdr: &VnetHeader, packet: &[u8]) -> Result<Headers, Error> {
     if hdr.gso_size == 0 {
         return Err(invalid("virtio_net_hdr: gso_size 0 on a GSO packet"));
     }

@@ -20,12 +20,12 @@ use std::os::fd::{AsFd as _, BorrowedFd, FromRawFd, OwnedFd};
 
 use utun_sys as sys;
 
-use crate::batch::{Offload, RecvBatch, SendBatch, SendCursor};
+use crate::batch::{Offload, RecvBatch, Segmentation, SendBatch, SendCursor};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::offload::coalesce::{self, CoalesceOptions};
-use crate::offload::split;
 use crate::offload::vnet::{Gso, VNET_HDR_LEN, VnetHeader};
+use crate::offload::{gso, split};
 use crate::packet::{self, V4_HEADER, V6_HEADER};
 
 /// Whether a waiter must ask for error events too: a tun descriptor whose
@@ -330,8 +330,25 @@ pub(crate) fn send_vnet(fd: BorrowedFd<'_>, packet: &[u8]) -> Result<usize, Erro
 /// one `readv`; a plain packet whose checksum the kernel left to finish
 /// (`NEEDS_CSUM`) gets it. A GSO packet (more than one packet's worth) is
 /// an [`ErrorKind::InvalidInput`] error: it is consumed, and only
-/// `recv_batch` can split it.
+/// `recv_batch` can split it (or `recv_gso` take it whole).
 pub(crate) fn recv_vnet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Error> {
+    let (hdr, n) = read_vnet(fd, buf)?;
+    if hdr.gso != Gso::None {
+        let why = Detail::Static(
+            "a GSO packet (several packets' worth) was read and dropped: only recv_batch splits them, recv_gso takes them whole",
+        );
+        return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, why));
+    }
+    if hdr.needs_csum {
+        split::finish_checksum(&hdr, &mut buf[..n])?;
+    }
+    Ok(n)
+}
+
+/// One packet on an offload device, its `virtio_net_hdr` apart and the
+/// packet in the caller's buffer, in one `readv`; the packet checked whole
+/// ([`check_incoming`]: one the kernel cut short to fit is an error).
+fn read_vnet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(VnetHeader, usize), Error> {
     let mut head = [0u8; VNET_HDR_LEN];
     let capacity = buf.len();
     let n = {
@@ -346,16 +363,28 @@ pub(crate) fn recv_vnet(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Err
         ));
     };
     let hdr = VnetHeader::parse(&head)?;
-    if hdr.gso != Gso::None {
-        let why =
-            Detail::Static("a GSO packet (several packets' worth) was read and dropped: only recv_batch splits them");
-        return Err(Error::invalid(Op::Recv, ErrorKind::InvalidInput, why));
-    }
     check_incoming(&buf[..n], capacity)?;
-    if hdr.needs_csum {
-        split::finish_checksum(&hdr, &mut buf[..n])?;
-    }
-    Ok(n)
+    Ok((hdr, n))
+}
+
+/// `Device::recv_gso`: one packet whole, a GSO packet not split, straight
+/// into the caller's buffer (one `readv`, no copy), and what it is.
+pub(crate) fn recv_gso(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<(usize, Segmentation), Error> {
+    let (hdr, n) = read_vnet(fd, buf)?;
+    Ok((n, gso::received(&hdr, &mut buf[..n])?))
+}
+
+/// `Device::send_gso`: one packet whole, behind the header that says how
+/// the kernel is to segment it ([`gso::header_for`]), one `writev` from the
+/// caller's buffer.
+pub(crate) fn send_gso(fd: BorrowedFd<'_>, packet: &[u8], segmentation: Segmentation) -> Result<usize, Error> {
+    packet::check_outgoing(packet)?;
+    let hdr = gso::header_for(packet, segmentation)?;
+    let mut head = [0u8; VNET_HDR_LEN];
+    hdr.write(&mut head)?;
+    let iov = [io::IoSlice::new(&head), io::IoSlice::new(packet)];
+    let n = super::retry(|| rustix::io::writev(fd, &iov)).map_err(|e| os_error(Op::Send, e))?;
+    Ok(n.saturating_sub(VNET_HDR_LEN))
 }
 
 /// The room a read on an offload device needs: the header and the largest
