@@ -187,17 +187,6 @@ pub fn use_for_ci(root: &Path) -> bool {
     true
 }
 
-/// Whether the running kernel is Linux 6.2 or later (`set_offload` knows
-/// `TUN_F_USO4`/`TUN_F_USO6`), from /proc/sys/kernel/osrelease.
-pub fn kernel_knows_uso() -> bool {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit()).map(|p| p.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => (major, minor) >= (6, 2),
-        _ => false,
-    }
-}
-
 /// `cargo xtask uso-headers`: finds or fetches the headers, and prints the
 /// variable to set (the last line of its output), or why there are none.
 pub fn command(root: &Path, args: &[String]) -> Result<bool> {
@@ -213,4 +202,49 @@ pub fn command(root: &Path, args: &[String]) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// Whether the running kernel is Linux 6.2 or later (`set_offload` knows
+/// `TUN_F_USO4`/`TUN_F_USO6`), from /proc/sys/kernel/osrelease.
+pub fn kernel_knows_uso() -> bool {
+    release_knows_uso(&std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default())
+}
+
+/// Whether a kernel release string (`6.18.44-fc-v1098`) is 6.2 or later.
+fn release_knows_uso(release: &str) -> bool {
+    let mut parts = release.trim().split(|c: char| !c.is_ascii_digit()).map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (6, 2),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_from_6_2_know_uso() {
+        for yes in ["6.2.0", "6.18.44-fc-v1098", "6.12.95+bpo-amd64", "7.0", "10.1-rc1\n"] {
+            assert!(release_knows_uso(yes), "{yes}");
+        }
+        for no in ["6.1.0-31-amd64", "5.15.0-1057-azure", "4.19", "", "linux", "6"] {
+            assert!(!release_knows_uso(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn headers_name_uso_only_with_all_three_values_and_glibc() {
+        let dir = std::env::temp_dir().join(format!("xtask-uapi-test-{}", std::process::id()));
+        let include = dir.join("usr/include");
+        std::fs::create_dir_all(include.join("linux")).unwrap();
+        std::fs::write(include.join("linux/if_tun.h"), "#define TUN_F_USO4 0x20\n#define TUN_F_USO6 0x40\n").unwrap();
+        std::fs::write(include.join("linux/virtio_net.h"), "#define VIRTIO_NET_HDR_GSO_UDP_L4 5\n").unwrap();
+        assert!(!names_uso(&include), "no glibc headers");
+        std::fs::write(include.join("features.h"), "").unwrap();
+        assert!(names_uso(&include));
+        std::fs::write(include.join("linux/virtio_net.h"), "").unwrap();
+        assert!(!names_uso(&include), "no VIRTIO_NET_HDR_GSO_UDP_L4");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
