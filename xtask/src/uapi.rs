@@ -59,8 +59,12 @@ pub fn uso_headers(root: &Path) -> Result<Headers> {
         println!("Linux UAPI headers that name USO: {} (fetched before)", sysroot.display());
         return Ok(Headers::Sysroot(sysroot));
     }
+    // Debian only: its archive has `<codename>-backports` with a newer
+    // linux-libc-dev (Ubuntu's backports do not, and its own headers are
+    // newer anyway from 23.04 on).
+    let debian = os_release("ID").as_deref() == Some("debian");
     let codename = os_release("VERSION_CODENAME");
-    let (Some(codename), true, true) = (codename, on_path("apt-get"), on_path("dpkg-deb")) else {
+    let (true, Some(codename), true, true) = (debian, codename, on_path("apt-get"), on_path("dpkg-deb")) else {
         return Ok(Headers::Unavailable(
             "/usr/include/linux/if_tun.h lacks TUN_F_USO4 (headers before Linux 6.2) and this is no Debian \
              machine with apt-get and dpkg-deb to fetch newer ones"
