@@ -53,7 +53,8 @@ pub fn bare_ipv4(len: usize) -> Vec<u8> {
 }
 
 /// An IPv4/UDP datagram: a header checksum the kernel accepts (it checks it
-/// before delivering or forwarding), no UDP checksum (optional over IPv4).
+/// before delivering or forwarding), no UDP checksum (optional over IPv4)
+/// unless [`with_checksum`](Udp4::with_checksum) asks for one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Udp4 {
@@ -61,12 +62,18 @@ pub struct Udp4 {
     dst: SocketAddrV4,
     ttl: u8,
     dont_fragment: bool,
+    udp_checksum: bool,
 }
 
 impl Udp4 {
     /// From `src` to `dst`, TTL 64, fragmentable.
     pub const fn new(src: SocketAddrV4, dst: SocketAddrV4) -> Udp4 {
-        Udp4 { src, dst, ttl: 64, dont_fragment: false }
+        Udp4 { src, dst, ttl: 64, dont_fragment: false, udp_checksum: false }
+    }
+
+    /// With the UDP checksum filled in (over the pseudo-header, RFC 768).
+    pub const fn with_checksum(self) -> Udp4 {
+        Udp4 { udp_checksum: true, ..self }
     }
 
     /// With the "don't fragment" bit set.
@@ -99,6 +106,16 @@ impl Udp4 {
         udp[2..4].copy_from_slice(&self.dst.port().to_be_bytes());
         udp[4..6].copy_from_slice(&(total - IPV4_HEADER_LEN as u16).to_be_bytes());
         udp[UDP_HEADER_LEN..].copy_from_slice(payload);
+        if self.udp_checksum {
+            let udp_len = u32::from(total) - IPV4_HEADER_LEN as u32;
+            let acc = sum16(sum16(0, &p[12..20]) + u32::from(PROTO_UDP) + udp_len, &p[IPV4_HEADER_LEN..]);
+            // A sum of zero goes out as all ones: zero means "no checksum".
+            let sum = match fold(acc) {
+                0 => 0xffff,
+                sum => sum,
+            };
+            p[IPV4_HEADER_LEN + 6..IPV4_HEADER_LEN + 8].copy_from_slice(&sum.to_be_bytes());
+        }
         p
     }
 }
@@ -120,6 +137,11 @@ mod tests {
         assert_eq!(&p[28..], b"hello");
         assert_eq!(p[6], 0);
         assert_eq!(Udp4::new(from, to).dont_fragment().packet(b"")[6], DONT_FRAGMENT);
+        // With its UDP checksum, the pseudo-header and datagram sum to all ones.
+        let p = Udp4::new(from, to).with_checksum().packet(b"hello");
+        assert_ne!(&p[26..28], &[0, 0]);
+        let acc = sum16(sum16(0, &p[12..20]) + u32::from(PROTO_UDP) + 13, &p[20..]);
+        assert_eq!(fold(acc), 0);
     }
 
     #[test]

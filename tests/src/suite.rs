@@ -7,6 +7,12 @@
 //! the reason, never as passed. With `UTUN_E2E_REQUIRED=1` (set by
 //! `cargo xtask ci`) that is a failure instead: the suite exits non-zero
 //! before running anything.
+//!
+//! A test that finds, once it runs, that what it tests is not there (a
+//! kernel feature, headers utun-sys was not built with) returns a
+//! [`Skipped`] error: it is reported as ignored with that reason, not as
+//! passed. `UTUN_E2E_REQUIRED` does not turn that into a failure; a test
+//! that CI must run for real says so itself (see `Skipped`).
 
 use std::time::Duration;
 
@@ -20,6 +26,21 @@ pub const REQUIRED_ENV: &str = "UTUN_E2E_REQUIRED";
 
 /// One test: runs on a thread inside a fresh namespace.
 pub type Case = fn() -> Result<()>;
+
+/// The error a [`Case`] returns when it cannot test what it is about here
+/// (its reason says why): the suite reports the test as ignored, with the
+/// reason, never as passed. A test whose skipping CI must not accept checks
+/// a variable of its own (say `UTUN_E2E_REQUIRE_USO=1`) and fails instead.
+#[derive(Debug)]
+pub struct Skipped(pub String);
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "skipped: {}", self.0)
+    }
+}
+
+impl std::error::Error for Skipped {}
 
 /// How a suite's tests run.
 #[derive(Clone, Copy, Debug)]
@@ -65,7 +86,7 @@ impl Suite {
                 let unavailable = unavailable.clone();
                 Trial::ignorable_test(name, move || match unavailable {
                     Some(why) => Ok(Completion::ignored_with(format!("cannot run here: {why}"))),
-                    None => self.run(case).map(|()| Completion::Completed),
+                    None => self.run(case),
                 })
             })
             .collect()
@@ -78,11 +99,17 @@ impl Suite {
         libtest_mimic::run(&args, self.trials(cases)).exit()
     }
 
-    fn run(self, case: Case) -> Result<(), Failed> {
+    fn run(self, case: Case) -> Result<Completion, Failed> {
         let result = match self.limit {
             Some(limit) => self.namespace.run_within(limit, case),
             None => self.namespace.run(case),
         };
-        result.map_err(|e| Failed::from(format!("{e:#}")))
+        match result {
+            Ok(()) => Ok(Completion::Completed),
+            Err(e) => match e.downcast_ref::<Skipped>() {
+                Some(Skipped(why)) => Ok(Completion::ignored_with(why)),
+                None => Err(Failed::from(format!("{e:#}"))),
+            },
+        }
     }
 }

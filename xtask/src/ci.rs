@@ -25,6 +25,12 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
     // allows that for a plain `cargo test`). Every step's cargo inherits this.
     // SAFETY: called from the main thread before any other thread exists.
     unsafe { std::env::set_var("UTUN_SYS_REQUIRE_APPLE_LAYOUTS", "1") };
+    // Every Linux build of this run uses the same UAPI headers: those that
+    // name UDP segmentation offload when `cargo xtask test` fetched them
+    // (Debian 12's predate it). With them, and a kernel that has USO, the
+    // USO tests must run, not be skipped. (The demo as a new user runs it
+    // builds with the system's headers.)
+    let require_uso = cfg!(target_os = "linux") && crate::uapi::use_for_ci(root) && crate::uapi::kernel_knows_uso();
     step("cargo fmt --check", cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
     for target in CLIPPY_TARGETS {
         step(
@@ -47,9 +53,16 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
         )?;
     }
     step(
-        "cargo test --workspace (UTUN_E2E_REQUIRED=1: the end-to-end and the tokio device's tests must run, not be \
-         ignored)",
-        cargo().current_dir(root).args(["test", "--workspace", "--all-features"]).env("UTUN_E2E_REQUIRED", "1"),
+        &format!(
+            "cargo test --workspace (UTUN_E2E_REQUIRED=1: the end-to-end and the tokio device's tests must run, not \
+             be ignored{})",
+            if require_uso { "; UTUN_E2E_REQUIRE_USO=1: the USO tests too" } else { "" }
+        ),
+        cargo()
+            .current_dir(root)
+            .args(["test", "--workspace", "--all-features"])
+            .env("UTUN_E2E_REQUIRED", "1")
+            .env("UTUN_E2E_REQUIRE_USO", if require_uso { "1" } else { "0" }),
     )?;
     crate::newcomer::newcomer(root)?;
     step(
@@ -87,6 +100,17 @@ pub fn ci(root: &Path, args: &[String]) -> Result<()> {
     opts.targets.push("x86_64-unknown-linux-gnu".into());
     if !verify::run_all(root, &opts)? {
         bail!("verify-constants found mismatches or uncovered items");
+    }
+    if cfg!(target_os = "linux") && std::env::var_os("UTUN_SYS_LINUX_SYSROOT").is_some() {
+        // The run above used the sysroot's newer headers; a new user builds
+        // with the system's, whose bindings lack the USO values.
+        step(
+            "verify-constants for Linux with the system's UAPI headers (without UTUN_SYS_LINUX_SYSROOT)",
+            cargo()
+                .current_dir(root)
+                .args(["xtask", "verify-constants", "--target", "x86_64-unknown-linux-gnu"])
+                .env_remove("UTUN_SYS_LINUX_SYSROOT"),
+        )?;
     }
 
     // The own declarations the iPhoneOS SDK needs (sys/kern_control.h,
@@ -235,8 +259,10 @@ pub fn docs_snapshots(root: &Path, check: bool) -> Result<bool> {
         let current = std::fs::read_to_string(&path).unwrap_or_default();
         if current != wanted {
             if check && target.contains("linux") {
-                // Made from this machine's kernel headers (linux-libc-dev), which
-                // vary between distributions: a difference is news, not an error.
+                // Made from the Linux headers CI builds with (the 6.2+ sysroot
+                // `cargo xtask test` fetches, so that docs.rs shows the USO
+                // values); a machine's own headers vary between distributions:
+                // a difference is news, not an error.
                 println!("differs from this machine's Linux headers (not an error): {}", path.display());
             } else if check {
                 println!("stale: {}", path.display());

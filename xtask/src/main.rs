@@ -15,6 +15,9 @@
 //!   tun-rs (Linux, as root), then the micro-benchmarks.
 //! * `soak [--packets N]`: N packets each way (default a million) through two
 //!   forwarding tun devices, blocking and async, every packet checked (Linux, root).
+//! * `uso-headers`: Linux UAPI headers that name UDP segmentation offload,
+//!   fetched from Debian's backports into `.tools/linux-uapi/sysroot` when
+//!   the system's are older (what `test` does; see `uapi`).
 //! * `fuzz [--seconds N] [--target T]... [--seed]`: the cargo-fuzz targets of
 //!   `fuzz/` (nightly and cargo-fuzz installed when missing).
 
@@ -28,6 +31,7 @@ mod objread;
 mod probe;
 mod setup;
 mod soak;
+mod uapi;
 mod util;
 mod verify;
 mod workflow;
@@ -53,14 +57,27 @@ commands:
   soak [--packets N]       N packets each way (default 1000000) through two tun devices the kernel forwards
                            between, blocking and async device, every packet checked, kernel drop counters,
                            memory and descriptors sampled (Linux, root, in a network namespace)
+  uso-headers              Linux 6.2+ UAPI headers (UDP segmentation offload) for UTUN_SYS_LINUX_SYSROOT, when
+                           the system's are older: Debian's backports, apt-verified, in .tools/linux-uapi/sysroot
   fuzz                     run every cargo-fuzz target (fuzz/), report execs/s, edges, corpus, crashes
       --seconds N          how long each target runs (default 60)
       --target T           only this target (repeatable)
       --seed               rewrite the committed seeds (fuzz/corpus/) from the encoders and C goldens";
 
 /// The commands `real_main` dispatches (checked against the workflows' steps).
-pub const COMMANDS: &[&str] =
-    &["test", "ci", "verify-constants", "docs-snapshots", "lint-workflows", "demo", "bench", "soak", "fuzz", "help"];
+pub const COMMANDS: &[&str] = &[
+    "test",
+    "ci",
+    "verify-constants",
+    "docs-snapshots",
+    "lint-workflows",
+    "demo",
+    "bench",
+    "soak",
+    "fuzz",
+    "uso-headers",
+    "help",
+];
 
 fn main() {
     match real_main() {
@@ -114,6 +131,7 @@ fn real_main() -> Result<bool> {
         "bench" => bench::bench(&root, &rest).map(|()| true),
         "soak" => soak::soak(&root, &rest).map(|()| true),
         "fuzz" => fuzz::fuzz(&root, &rest),
+        "uso-headers" => uapi::command(&root, &rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

