@@ -2,31 +2,33 @@
 //!
 //! Two offload devices (`Device::with_offload`: `IFF_VNET_HDR`, TSO granted,
 //! `IFF_MULTI_QUEUE`), gsoA (198.18.1.1/24) and gsoB (198.18.2.1/24), each
-//! with a second queue (`clone_queue`), IPv4 forwarding on. One iteration
-//! moves [`SEGMENTS`] full-size TCP segments of one flow (198.18.1.2 →
-//! 198.18.2.2) into gsoA and back out of gsoB: the kernel takes the one GSO
-//! packet written, forwards it whole (gsoB has TSO) during that `write`,
-//! and hands it to gsoB's reader whole.
+//! with a second queue (`clone_queue`), IPv4 forwarding on, IPv6 off. One
+//! iteration moves [`SEGMENTS`] full-size TCP segments of one flow
+//! (198.18.1.2 → 198.18.2.2) into gsoA and back out of gsoB as one GSO
+//! packet: the kernel takes the one GSO packet written, forwards it whole
+//! (gsoB has TSO) during that `write`, and hands it to gsoB's reader whole.
 //!
-//! * `gso_utun`: `send_batch` of the segments (merged into one 64 KiB GSO
-//!   record, one `write`) and `recv_batch` (one `read`, split into the
-//!   segments, every checksum computed): what a relay does.
-//! * `gso_raw`: the same GSO record, as the kernel hands it over, written
-//!   with `write` and read back with `read` into one buffer: the system
-//!   calls and the kernel's work alone, no merging, no splitting.
-//! * `mq_one` / `mq_two`: `gso_utun`'s loop on one queue pair, then two
-//!   threads each on its own queue pair with a flow of its own (flows chosen
+//! * `gso_raw`: the GSO record (`virtio_net_hdr` and packet, as gsoB hands
+//!   it over) written with `write` and read back with `read`: the system
+//!   calls and the kernel's work alone.
+//! * `gso_utun`: the same packet with `send_gso` and `recv_gso` (its
+//!   `Segmentation` checked both ways, the header apart: `writev`/`readv`).
+//! * `gso_split`: the segments with `send_batch` (merged into one GSO packet,
+//!   one `write`) and `recv_batch` (one `read`, split into the segments, every
+//!   checksum computed): what a relay that looks at each packet does.
+//! * `mq_one` / `mq_two`: `gso_split`'s loop on one queue pair, then on two
+//!   threads, each on its own queue pair with a flow of its own (flows chosen
 //!   by probing so that gsoB hands each to a different queue).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::sync::Barrier;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail, ensure};
-use utun::{Device, InterfaceAddress, RecvBatch, SendBatch};
-use utun_tests::packet::{checksum, fold, sum16};
+use utun::{Device, InterfaceAddress, RecvBatch, Segmentation, SendBatch};
+use utun_tests::packet::tcp4_segment;
 
 use crate::counters;
 
@@ -45,43 +47,15 @@ const DST_PORT: u16 = 5001;
 const LOST_AFTER_MS: i32 = 1000;
 
 /// The segments of one iteration, for the flow from source port `port`:
-/// IPv4 (DF, TTL 64), TCP with ACK, full checksums, consecutive sequence
+/// IPv4 with DF, TCP with ACK, full checksums, consecutive sequence
 /// numbers. The same bytes every iteration (the kernel does not track the
 /// flow: it forwards it).
 pub fn segments(port: u16) -> Vec<Vec<u8>> {
+    let (src, dst) = (SocketAddrV4::new(SRC, port), SocketAddrV4::new(DST, DST_PORT));
     (0..SEGMENTS)
         .map(|i| {
-            let len = HEADERS + MSS;
-            let mut p = vec![0u8; len];
-            p[0] = 0x45;
-            p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-            p[4..6].copy_from_slice(&(i as u16).to_be_bytes());
-            p[6] = 0x40;
-            p[8] = 64;
-            p[9] = libc::IPPROTO_TCP as u8;
-            p[12..16].copy_from_slice(&SRC.octets());
-            p[16..20].copy_from_slice(&DST.octets());
-            let c = checksum(&p[..20]);
-            p[10..12].copy_from_slice(&c.to_be_bytes());
-            let t = &mut p[20..];
-            t[0..2].copy_from_slice(&port.to_be_bytes());
-            t[2..4].copy_from_slice(&DST_PORT.to_be_bytes());
-            t[4..8].copy_from_slice(&(1_000_000 + (i * MSS) as u32).to_be_bytes());
-            t[8..12].copy_from_slice(&1u32.to_be_bytes());
-            t[12] = 5 << 4;
-            t[13] = 0x10; // ACK
-            t[14..16].copy_from_slice(&65535u16.to_be_bytes());
-            for (j, b) in t[20..].iter_mut().enumerate() {
-                *b = (i * 7 + j) as u8;
-            }
-            let mut pseudo = [0u8; 12];
-            pseudo[..4].copy_from_slice(&SRC.octets());
-            pseudo[4..8].copy_from_slice(&DST.octets());
-            pseudo[9] = libc::IPPROTO_TCP as u8;
-            pseudo[10..12].copy_from_slice(&((HEADERS - 20 + MSS) as u16).to_be_bytes());
-            let c = fold(sum16(sum16(0, &pseudo), &p[20..]));
-            p[36..38].copy_from_slice(&c.to_be_bytes());
-            p
+            let payload: Vec<u8> = (0..MSS).map(|j| (i * 7 + j) as u8).collect();
+            tcp4_segment(src, dst, i as u16, 1_000_000 + (i * MSS) as u32, &payload)
         })
         .collect()
 }
@@ -241,9 +215,58 @@ fn utun_loop(pair: &Pair, q: usize, warmup: usize, iterations: usize, start: Opt
     Ok(Sample { nanos, iterations: iterations as u64, allocations: counters::thread_allocations() - allocations })
 }
 
-/// utun's loop on queue pair 0.
-pub fn utun(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
+/// utun's split-and-merge loop on queue pair 0.
+pub fn split(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
     utun_loop(pair, 0, warmup, iterations, None)
+}
+
+/// utun's whole-packet loop on queue pair 0: the GSO packet gsoB hands over
+/// for one iteration's segments, written with `send_gso` and read back with
+/// `recv_gso`.
+pub fn whole(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
+    let (a, b) = (&pair.a[0], &pair.b[0]);
+    let mut tx = SendBatch::new();
+    a.send_batch(&mut tx, &segments(pair.ports[0]))?;
+    let mut packet = vec![0u8; 70_000];
+    let (len, segmentation) = recv_gso_bounded(b, &mut packet)?;
+    packet.truncate(len);
+    ensure!(
+        matches!(segmentation, Segmentation::Tcp { segment_size, .. } if usize::from(segment_size) == MSS),
+        "gsoB handed over {segmentation:?}, not TCP segments of {MSS}"
+    );
+    let mut buf = vec![0u8; 70_000];
+    let mut one = || -> Result<()> {
+        a.send_gso(&packet, segmentation)?;
+        let (got, seg) = recv_gso_bounded(b, &mut buf)?;
+        ensure!(got == packet.len() && seg == segmentation, "{got} bytes, {seg:?} read for {len}, {segmentation:?}");
+        Ok(())
+    };
+    for _ in 0..warmup {
+        one()?;
+    }
+    let allocations = counters::thread_allocations();
+    let t = Instant::now();
+    for _ in 0..iterations {
+        one()?;
+    }
+    let nanos = t.elapsed().as_nanos() as u64;
+    Ok(Sample { nanos, iterations: iterations as u64, allocations: counters::thread_allocations() - allocations })
+}
+
+/// `recv_gso` on a non-blocking device, waiting (bounded) only when nothing
+/// is there.
+fn recv_gso_bounded(dev: &Device, buf: &mut [u8]) -> Result<(usize, Segmentation)> {
+    loop {
+        match dev.recv_gso(buf) {
+            Ok(got) => return Ok(got),
+            Err(e) if e.is_would_block() => {
+                if !poll_in(dev.as_fd(), LOST_AFTER_MS)? {
+                    bail!("{}: a GSO packet written was never handed over", dev.name());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// The raw loop on queue pair 0: the record gsoB hands over for one

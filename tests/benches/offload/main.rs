@@ -6,10 +6,11 @@
 //! * The relay ([`relay`]): one TCP stream through two tun devices and a
 //!   relay thread per direction: utun without offload, utun with offload,
 //!   tun-rs with its offload.
-//! * The 64 KiB GSO loop ([`gso`]): one thread writes 44 full-size TCP
-//!   segments merged into one GSO packet into a device and reads the packet
-//!   the kernel forwarded out of the other, split again: utun's batch API
-//!   against a raw `write`/`read` of the same GSO record.
+//! * The 64 KiB GSO loop ([`gso`]): one thread writes a GSO packet of 44
+//!   full-size TCP segments into a device and reads it back, forwarded by
+//!   the kernel, out of the other: utun's whole-packet calls (`send_gso`,
+//!   `recv_gso`) against a raw `write`/`read` of the same record, and
+//!   utun's batch calls (merging the 44 segments, splitting them again).
 //! * Two queues ([`gso`]): the same loop on one queue pair, and on two
 //!   threads with a queue pair each.
 //!
@@ -76,12 +77,13 @@ mod linux {
     const FORMAT: u64 = 1;
 
     /// The variants, in the order tables list them: key, label, part.
-    const VARIANTS: [(&str, &str, &str); 7] = [
+    const VARIANTS: [(&str, &str, &str); 8] = [
         ("relay_plain", "relay, utun without offload", "relay"),
         ("relay_offload", "relay, utun with offload", "relay"),
         ("relay_tun_rs", "relay, tun-rs with offload", "relay"),
         ("gso_raw", "64 KiB GSO loop, raw write/read", "loop"),
-        ("gso_utun", "64 KiB GSO loop, utun send_batch/recv_batch", "loop"),
+        ("gso_utun", "64 KiB GSO loop, utun send_gso/recv_gso", "loop"),
+        ("gso_split", "64 KiB GSO loop, utun send_batch/recv_batch (merge, split)", "loop"),
         ("mq_one", "utun GSO loop, one queue", "queues"),
         ("mq_two", "utun GSO loop, two queues, a thread each", "queues"),
     ];
@@ -186,7 +188,8 @@ mod linux {
                     _ => {
                         let s = match key {
                             "gso_raw" => gso::raw(&pair, o.warmup, o.iterations),
-                            "gso_utun" | "mq_one" => gso::utun(&pair, o.warmup, o.iterations),
+                            "gso_utun" => gso::whole(&pair, o.warmup, o.iterations),
+                            "gso_split" | "mq_one" => gso::split(&pair, o.warmup, o.iterations),
                             _ => gso::two_queues(&pair, o.warmup, o.iterations),
                         }
                         .with_context(|| format!("{key}, round {round}"))?;

@@ -28,9 +28,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
-use utun::{Device, RecvBatch, SendBatch, Tun, TunBuilder};
+use utun::{Device, ErrorKind, RecvBatch, Segmentation, SendBatch, Tun, TunBuilder};
 use utun_tests::netns::Namespace;
-use utun_tests::packet::{IPV4_HEADER_LEN, UDP_HEADER_LEN, Udp4, fold, sum16};
+use utun_tests::packet::{IPV4_HEADER_LEN, UDP_HEADER_LEN, Udp4, fold, sum16, tcp4_segment};
 use utun_tests::suite::{Case, Skipped};
 
 /// Every case, by name.
@@ -40,6 +40,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         ("an_offload_device_moves_single_packets_and_finishes_their_checksums", single_packets),
         ("recv_batch_gives_every_waiting_packet_sync_and_async_with_and_without_offload", batches_of_waiting_packets),
         ("an_offload_device_has_more_queues_and_the_kernel_spreads_flows_across_them", queues),
+        ("recv_gso_and_send_gso_move_a_64_kib_tcp_packet_whole_and_refuse_one_that_does_not_match", gso_whole),
         ("udp_segmentation_offload_a_udp_segment_send_comes_out_of_recv_batch_as_checksummed_datagrams", uso_split),
         ("udp_segmentation_offload_send_batch_merges_a_flow_into_one_write_delivered_as_datagrams", uso_merge),
     ]
@@ -477,5 +478,120 @@ fn uso_merge() -> Result<()> {
     let writes = crate::kernel::rx_packets(&name)? - before;
     ensure!(writes == 1, "the interface received {writes} packets for the {DATAGRAMS} datagrams, not one merged");
     eprintln!("USO: send_batch wrote {DATAGRAMS} datagrams as {writes} packet; the socket received all {DATAGRAMS}");
+    Ok(())
+}
+
+/// Waits (2 s at most) for the next packet `dev` hands over whole.
+fn next_gso(dev: &Device, buf: &mut [u8]) -> Result<(usize, Segmentation)> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        ensure!(Instant::now() < deadline, "nothing came out of {}", dev.name());
+        if !readable(dev)? {
+            continue;
+        }
+        match dev.recv_gso(buf) {
+            Ok(got) => return Ok(got),
+            Err(e) if e.is_would_block() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// `recv_gso` and `send_gso`, two offload devices with the kernel forwarding
+/// between them: 44 full-size TCP segments merged by `send_batch` into A come
+/// out of B as one GSO packet (`Segmentation::Tcp` with the MSS); written
+/// back whole with `send_gso`, the kernel forwards it again and `recv_batch`
+/// on B splits it into the same 44 segments (their TTL two lower). A plain
+/// datagram comes out as `Segmentation::None`. A packet that does not match
+/// its segmentation, or a device without offload, is refused and nothing
+/// is written.
+fn gso_whole() -> Result<()> {
+    utun_tests::netns::disable_ipv6()?;
+    for (path, value) in
+        [("net/ipv4/ip_forward", "1"), ("net/ipv4/conf/all/rp_filter", "0"), ("net/ipv4/conf/default/rp_filter", "0")]
+    {
+        std::fs::write(format!("/proc/sys/{path}"), value).with_context(|| format!("{path} = {value}"))?;
+    }
+    let a = TunBuilder::new().offload(true).address(crate::cases::addr("198.18.1.1", 24, None)?).build()?;
+    let b = TunBuilder::new().offload(true).address(crate::cases::addr("198.18.2.1", 24, None)?).build()?;
+    let (a, b) = (a.device(), b.device());
+    ensure!(a.offload().tso && b.offload().tso, "TSO not granted: {:?}", b.offload());
+    for d in [a, b] {
+        d.set_nonblocking(true)?;
+    }
+    const MSS: usize = 1448;
+    let (src, dst) =
+        (SocketAddrV4::new([198, 18, 1, 2].into(), 40000), SocketAddrV4::new([198, 18, 2, 2].into(), 5001));
+    let segments: Vec<Vec<u8>> = (0..44)
+        .map(|i| {
+            let payload: Vec<u8> = (0..MSS).map(|j| pattern(i * MSS + j)).collect();
+            tcp4_segment(src, dst, i as u16, 7_000 + (i * MSS) as u32, &payload)
+        })
+        .collect();
+    a.send_batch(&mut SendBatch::new(), &segments)?;
+    let mut packet = vec![0u8; 65_575];
+    let (len, segmentation) = next_gso(b, &mut packet)?;
+    ensure!(
+        segmentation == Segmentation::Tcp { segment_size: MSS as u16, ecn: false },
+        "{segmentation:?}: not TCP segments of {MSS}"
+    );
+    ensure!(len == 40 + 44 * MSS, "a GSO packet of {len} bytes for 44 segments of {MSS}");
+    let packet = &packet[..len];
+    // Its headers once, then every segment's payload, in order.
+    let payload: Vec<u8> = segments.iter().flat_map(|s| s[40..].to_vec()).collect();
+    ensure!(packet[40..] == payload[..], "the GSO packet's payload is not the segments'");
+
+    ensure!(a.send_gso(packet, segmentation)? == len);
+    let mut bufs = vec![vec![0u8; 2048]; SLOTS];
+    let mut sizes = [0usize; SLOTS];
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let n = loop {
+        ensure!(Instant::now() < deadline, "the packet written with send_gso never came out of {}", b.name());
+        match b.recv_batch(&mut RecvBatch::new(), &mut bufs, &mut sizes) {
+            Ok(n) => break n,
+            Err(e) if e.is_would_block() => {
+                readable(b)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    ensure!(n == segments.len(), "{n} segments for {}", segments.len());
+    for (i, (sent, got)) in segments.iter().zip(&bufs).enumerate() {
+        let got = &got[..sizes[i]];
+        ensure!(got.len() == sent.len(), "segment {i}: {} bytes for {}", got.len(), sent.len());
+        ensure!(got[8] == sent[8] - 2, "segment {i}: TTL {} after two forwardings of {}", got[8], sent[8]);
+        // The TTL and the header checksum aside, the segment is the one sent.
+        ensure!(got[..8] == sent[..8] && got[12..] == sent[12..], "segment {i} differs from the one sent");
+    }
+
+    // A plain datagram: whole, `Segmentation::None`.
+    let udp = Udp4::new(src, dst).with_checksum().packet(&[5u8; 300]);
+    ensure!(a.send_gso(&udp, Segmentation::None)? == udp.len());
+    let mut buf = vec![0u8; 65_575];
+    let (n, segmentation) = next_gso(b, &mut buf)?;
+    ensure!(
+        segmentation == Segmentation::None && n == udp.len() && buf[20..n] == udp[20..],
+        "{segmentation:?}, {n} bytes"
+    );
+
+    // Refused, nothing written: a segment size of 0, the wrong protocol, a
+    // packet cut short of its IP length.
+    let refused = [
+        a.send_gso(packet, Segmentation::Tcp { segment_size: 0, ecn: false }),
+        a.send_gso(&udp, Segmentation::Tcp { segment_size: MSS as u16, ecn: false }),
+        a.send_gso(&packet[..len - 1], segmentation),
+    ];
+    for (i, r) in refused.into_iter().enumerate() {
+        let e = r.err().with_context(|| format!("bad packet {i} was written"))?;
+        ensure!(matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::MalformedPacket), "bad packet {i}: {e}");
+    }
+    ensure!(!readable(b)?, "a refused packet came out of {}", b.name());
+
+    // A device without offload has no whole-packet calls.
+    let plain = TunBuilder::new().build()?;
+    let e = plain.device().send_gso(&udp, Segmentation::None).err().context("send_gso on a plain device")?;
+    ensure!(e.kind() == ErrorKind::InvalidInput, "{e}");
+    let e = plain.device().recv_gso(&mut buf).err().context("recv_gso on a plain device")?;
+    ensure!(e.kind() == ErrorKind::InvalidInput, "{e}");
     Ok(())
 }

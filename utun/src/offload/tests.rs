@@ -367,6 +367,45 @@ fn coalesce_refuses_short_buffers() {
 }
 
 /// `p` with another source port (another flow), its checksum made again.
+#[test]
+fn a_whole_gso_packet_gets_the_header_it_came_with_and_a_mismatch_is_refused() {
+    use super::gso::{header_for, received};
+    use crate::batch::Segmentation;
+    for v6 in [false, true] {
+        let payload: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let (hdr, mut p) = gso_packet(&tcp_spec(v6), &payload, 1400);
+        // What the kernel hands over is TCP of the MSS; the header written
+        // for it again is the one read (the ECN bit and all).
+        let seg = received(&hdr, &mut p).unwrap();
+        assert_eq!(seg, Segmentation::Tcp { segment_size: 1400, ecn: false });
+        assert_eq!(header_for(&p, seg).unwrap(), hdr);
+        // Not left to finish: refused on the way in.
+        let unfinished = VnetHeader { needs_csum: false, ..hdr };
+        assert_eq!(received(&unfinished, &mut p).unwrap_err().kind(), ErrorKind::InvalidInput);
+        // Refused on the way out: a segment size of 0, UDP for TCP, a
+        // length that is not the packet's, nothing beyond the headers.
+        let bad = [
+            header_for(&p, Segmentation::Tcp { segment_size: 0, ecn: false }),
+            header_for(&p, Segmentation::Udp { segment_size: 1400 }),
+            header_for(&p[..p.len() - 1], seg),
+            header_for(&build(&tcp_spec(v6), &[]), seg),
+        ];
+        for (i, r) in bad.into_iter().enumerate() {
+            assert_eq!(r.unwrap_err().kind(), ErrorKind::InvalidInput, "v6 {v6}, case {i}");
+        }
+    }
+    // A plain packet: the plain header; one the kernel left to finish gets
+    // its checksum, and is plain.
+    let spec = Spec { udp: true, ..tcp_spec(false) };
+    let plain = build(&spec, b"datagram");
+    assert_eq!(header_for(&plain, Segmentation::None).unwrap(), VnetHeader::default());
+    let (mut hdr, mut p) = gso_packet(&spec, b"datagram", 1400);
+    hdr.gso = Gso::None;
+    p[10] ^= 0x5a;
+    assert_eq!(received(&hdr, &mut p).unwrap(), Segmentation::None);
+    assert_valid(&p);
+}
+
 fn from_port(mut p: Vec<u8>, port: u16) -> Vec<u8> {
     let ip = ip_len_of(&p);
     let proto = if v6_of(&p) { p[6] } else { p[9] };

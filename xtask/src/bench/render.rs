@@ -77,8 +77,9 @@ impl Report {
     fn markdown(&self) -> String {
         let mut s = String::from("# Benchmarks\n\n");
         s.push_str(
-            "Written by `cargo xtask bench` (the `device` benchmark in `tests/benches/device/`); \
-             `BENCHMARKS.json` has the same numbers, every round included.\n\n",
+            "Written by `cargo xtask bench` (the `device` benchmark in `tests/benches/device/`; the \
+             `offload` benchmark's section is at the end); `BENCHMARKS.json` has the same numbers, every \
+             round included.\n\n",
         );
         s.push_str(
             "**How.** Inside a network namespace the benchmark creates, two tun devices: tunA \

@@ -72,7 +72,7 @@ pub struct Report {
     pub(super) machine: Vec<(&'static str, String)>,
 }
 
-fn median(values: &[f64]) -> f64 {
+pub(super) fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -85,7 +85,7 @@ fn median(values: &[f64]) -> f64 {
 /// A 95% interval for the median of `values`: the 2.5th and 97.5th
 /// percentiles of the medians of 1000 resamples (with replacement; a fixed
 /// xorshift seed, so a report is reproducible from its rounds).
-fn bootstrap_interval(values: &[f64]) -> Option<(f64, f64)> {
+pub(super) fn bootstrap_interval(values: &[f64]) -> Option<(f64, f64)> {
     if values.len() < 2 {
         return None;
     }
