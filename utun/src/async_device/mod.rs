@@ -10,6 +10,8 @@ use tokio::io::Interest;
 use tokio::runtime::Handle;
 
 use self::reactor::{READ_INTEREST, Reactor, WRITE_INTEREST};
+#[cfg(target_os = "linux")]
+use crate::batch::Segmentation;
 use crate::batch::{RecvBatch, SendBatch, SendCursor};
 use crate::device::Device;
 use crate::error::{Error, Op};
@@ -231,6 +233,47 @@ impl<Fd: AsFd> AsyncDevice<Fd> {
             }
         }
         self.wait_then(Op::Recv, READ_INTEREST, |dev| dev.recv_batch(scratch, bufs, sizes)).await
+    }
+
+    /// Linux offload device: reads one packet whole into `buf`, a GSO
+    /// packet not split, waiting until one arrives
+    /// ([`Device::recv_gso`], with its errors).
+    ///
+    /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
+    #[cfg(target_os = "linux")]
+    pub async fn recv_gso(&self, buf: &mut [u8]) -> Result<(usize, Segmentation), Error> {
+        match self.device.recv_gso(buf) {
+            Err(e) if e.is_would_block() => {}
+            done => {
+                if done.is_ok() {
+                    self.reactor.found_ready();
+                }
+                return done;
+            }
+        }
+        let mut segmentation = Segmentation::None;
+        let n = self
+            .wait_then(Op::Recv, READ_INTEREST, |dev| {
+                let (n, s) = dev.recv_gso(buf)?;
+                segmentation = s;
+                Ok(n)
+            })
+            .await?;
+        Ok((n, segmentation))
+    }
+
+    /// Linux offload device: writes `packet` whole, for the kernel to cut as
+    /// `segmentation` says, waiting while the kernel has no room for it
+    /// ([`Device::send_gso`], with its errors).
+    ///
+    /// Cancel safe (see [the type's documentation](AsyncDevice#cancel-safety)).
+    #[cfg(target_os = "linux")]
+    pub async fn send_gso(&self, packet: &[u8], segmentation: Segmentation) -> Result<usize, Error> {
+        match self.device.send_gso(packet, segmentation) {
+            Err(e) if e.is_would_block() => {}
+            done => return done,
+        }
+        self.wait_then(Op::Send, WRITE_INTEREST, |dev| dev.send_gso(packet, segmentation)).await
     }
 
     /// Writes one IPv4 or IPv6 packet and returns its length, waiting while
