@@ -4,8 +4,8 @@
 //! creates (and refuses to run without).
 //!
 //! * The relay ([`relay`]): one TCP stream through two tun devices and a
-//!   relay thread per direction: utun without offload, utun with offload,
-//!   tun-rs with its offload.
+//!   relay thread per direction: utun without offload, utun with offload
+//!   (split and merged; whole packets), tun-rs with its offload.
 //! * The 64 KiB GSO loop ([`gso`]): one thread writes a GSO packet of 44
 //!   full-size TCP segments into a device and reads it back, forwarded by
 //!   the kernel, out of the other: utun's whole-packet calls (`send_gso`,
@@ -77,9 +77,10 @@ mod linux {
     const FORMAT: u64 = 1;
 
     /// The variants, in the order tables list them: key, label, part.
-    const VARIANTS: [(&str, &str, &str); 8] = [
+    const VARIANTS: [(&str, &str, &str); 9] = [
         ("relay_plain", "relay, utun without offload", "relay"),
         ("relay_offload", "relay, utun with offload", "relay"),
+        ("relay_whole", "relay, utun with offload, recv_gso/send_gso (whole packets)", "relay"),
         ("relay_tun_rs", "relay, tun-rs with offload", "relay"),
         ("gso_raw", "64 KiB GSO loop, raw write/read", "loop"),
         ("gso_utun", "64 KiB GSO loop, utun send_gso/recv_gso", "loop"),
@@ -176,10 +177,11 @@ mod linux {
                     continue;
                 }
                 let run = match key {
-                    "relay_plain" | "relay_offload" | "relay_tun_rs" => {
+                    "relay_plain" | "relay_offload" | "relay_whole" | "relay_tun_rs" => {
                         let kind = match key {
                             "relay_plain" => Relay::Plain,
                             "relay_offload" => Relay::Offload,
+                            "relay_whole" => Relay::Whole,
                             _ => Relay::TunRs,
                         };
                         let s = relay::once(kind, o.relay_bytes).with_context(|| format!("{key}, round {round}"))?;

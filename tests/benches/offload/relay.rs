@@ -16,6 +16,8 @@
 //! * `relay_offload`: `Device::with_offload`: `recv_batch` reads one GSO
 //!   packet of up to 64 KiB and splits it, `send_batch` merges the segments
 //!   into one GSO packet again.
+//! * `relay_whole`: `Device::with_offload`, `recv_gso` and `send_gso`: each
+//!   packet passed on whole, a GSO packet neither split nor merged.
 //! * `relay_tun_rs`: tun-rs 2.8 with its offload (`DeviceBuilder::offload`,
 //!   `recv_multiple` and `send_multiple` with a `GROTable`), as its
 //!   documentation shows.
@@ -47,6 +49,7 @@ const WARMUP_BATCHES: u64 = 64;
 pub enum Relay {
     Plain,
     Offload,
+    Whole,
     TunRs,
 }
 
@@ -83,12 +86,12 @@ impl End {
     fn new(relay: Relay, local: &str, peer: &str) -> Result<End> {
         let end = match relay {
             Relay::Plain => End::Utun(Device::new()?),
-            Relay::Offload => End::Utun(Device::with_offload(None)?),
+            Relay::Offload | Relay::Whole => End::Utun(Device::with_offload(None)?),
             Relay::TunRs => End::TunRs(tun_rs::DeviceBuilder::new().offload(true).build_sync()?),
         };
         let name = match &end {
             End::Utun(d) => {
-                ensure!(relay != Relay::Offload || d.offload().tso, "TSO not granted");
+                ensure!(relay == Relay::Plain || d.offload().tso, "TSO not granted");
                 d.name().to_string()
             }
             End::TunRs(d) => {
@@ -188,6 +191,24 @@ fn relay_utun(from: &Device, to: &Device, stop: &AtomicBool) -> Result<Counts> {
     Ok(steady.finish())
 }
 
+fn relay_whole(from: &Device, to: &Device, stop: &AtomicBool) -> Result<Counts> {
+    let mut buf = vec![0u8; 65_575];
+    let mut steady = Steady::new();
+    while !stop.load(Ordering::Relaxed) {
+        if !readable(from.as_raw_fd()) {
+            continue;
+        }
+        let (n, segmentation) = match from.recv_gso(&mut buf) {
+            Ok(got) => got,
+            Err(e) if e.is_would_block() => continue,
+            Err(e) => return Err(e.into()),
+        };
+        to.send_gso(&buf[..n], segmentation)?;
+        steady.batch(1);
+    }
+    Ok(steady.finish())
+}
+
 fn relay_tun_rs(from: &tun_rs::SyncDevice, to: &tun_rs::SyncDevice, stop: &AtomicBool) -> Result<Counts> {
     const OFFSET: usize = tun_rs::VIRTIO_NET_HDR_LEN;
     const CAPACITY: usize = OFFSET + 2048;
@@ -225,8 +246,9 @@ fn relay_tun_rs(from: &tun_rs::SyncDevice, to: &tun_rs::SyncDevice, stop: &Atomi
     Ok(steady.finish())
 }
 
-fn relay(from: &End, to: &End, stop: &AtomicBool) -> Result<Counts> {
+fn relay(kind: Relay, from: &End, to: &End, stop: &AtomicBool) -> Result<Counts> {
     match (from, to) {
+        (End::Utun(from), End::Utun(to)) if kind == Relay::Whole => relay_whole(from, to, stop),
         (End::Utun(from), End::Utun(to)) => relay_utun(from, to, stop),
         (End::TunRs(from), End::TunRs(to)) => relay_tun_rs(from, to, stop),
         _ => Err(anyhow!("a relay between a utun and a tun-rs device")),
@@ -260,7 +282,7 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
     let stop = Arc::new(AtomicBool::new(false));
     let spawn = |from: &Arc<End>, to: &Arc<End>| {
         let (from, to, stop) = (from.clone(), to.clone(), stop.clone());
-        thread::spawn(move || relay(&from, &to, &stop))
+        thread::spawn(move || relay(relay_kind, &from, &to, &stop))
     };
     let relays = [spawn(&a, &b), spawn(&b, &a)];
     let chunk = vec![0x5au8; 1 << 20];

@@ -169,10 +169,11 @@ impl OffloadReport {
             ),
             ratio("two queues, a thread each ≥ 1.6 × one queue", "mq_two", "mq_one", 1.6, Kind::Goal),
         ];
-        for key in ["relay_plain", "relay_offload", "gso_utun", "gso_split", "mq_one", "mq_two"] {
+        for key in ["relay_plain", "relay_offload", "relay_whole", "gso_utun", "gso_split", "mq_one", "mq_two"] {
             let what: &'static str = match key {
                 "relay_plain" => "relay, utun without offload: 0 allocations per packet",
                 "relay_offload" => "relay, utun with offload: 0 allocations per packet",
+                "relay_whole" => "relay, utun recv_gso/send_gso: 0 allocations per packet",
                 "gso_utun" => "GSO loop, send_gso/recv_gso: 0 allocations per packet",
                 "gso_split" => "GSO loop, send_batch/recv_batch: 0 allocations per packet",
                 "mq_one" => "one queue: 0 allocations per packet",
@@ -264,7 +265,7 @@ impl OffloadReport {
              devices and one relay thread per direction (wait with `poll`, move one batch): utun without \
              offload (`recv_batch` reads what waits, `send_batch` writes each), utun with offload \
              (`Device::with_offload`: one 64 KiB GSO packet read and split, the segments merged and written \
-             as one), tun-rs {} with its offload (`recv_multiple`/`send_multiple` with a `GROTable`, buffers \
+             as one), utun with offload passing each packet on whole (`recv_gso`/`send_gso`), tun-rs {} with its offload (`recv_multiple`/`send_multiple` with a `GROTable`, buffers \
              with room for 64 KiB). Gbit/s counts the stream's bytes.\n\n",
             n("relay_bytes") >> 20,
             TUN_RS_VERSION,
@@ -309,8 +310,17 @@ mod tests {
     use super::*;
 
     fn doc(relay_plain_gbit_nanos: u64, allocations: u64) -> String {
-        let variants =
-            ["relay_plain", "relay_offload", "relay_tun_rs", "gso_raw", "gso_utun", "gso_split", "mq_one", "mq_two"];
+        let variants = [
+            "relay_plain",
+            "relay_offload",
+            "relay_whole",
+            "relay_tun_rs",
+            "gso_raw",
+            "gso_utun",
+            "gso_split",
+            "mq_one",
+            "mq_two",
+        ];
         let mut runs = Vec::new();
         for round in 0..3 {
             for key in variants {
