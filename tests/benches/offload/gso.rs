@@ -193,12 +193,23 @@ fn utun_loop(pair: &Pair, q: usize, warmup: usize, iterations: usize, start: Opt
     let mut rx = RecvBatch::new();
     let mut bufs = vec![vec![0u8; 2048]; 64];
     let mut sizes = [0usize; 64];
-    let mut one = || -> Result<()> {
+    let one = || -> Result<()> {
         a.send_batch(&mut tx, &segs)?;
         let n = recv_batch_bounded(b, &mut rx, &mut bufs, &mut sizes)?;
         ensure!(n == SEGMENTS, "{n} segments came out of {} for {SEGMENTS} sent", b.name());
         Ok(())
     };
+    measure(warmup, iterations, start, one)
+}
+
+/// Runs `one` `warmup` times, waits at `start` (when given), then times
+/// `iterations` runs of it and counts the thread's allocations meanwhile.
+fn measure(
+    warmup: usize,
+    iterations: usize,
+    start: Option<&Barrier>,
+    mut one: impl FnMut() -> Result<()>,
+) -> Result<Sample> {
     let warm = (0..warmup).try_for_each(|_| one());
     // Every thread reaches the start, whatever its warm-up gave: a thread
     // that returned early would leave the others waiting for ever.
@@ -235,22 +246,13 @@ pub fn whole(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
         "gsoB handed over {segmentation:?}, not TCP segments of {MSS}"
     );
     let mut buf = vec![0u8; 70_000];
-    let mut one = || -> Result<()> {
+    let one = || -> Result<()> {
         a.send_gso(&packet, segmentation)?;
         let (got, seg) = recv_gso_bounded(b, &mut buf)?;
         ensure!(got == packet.len() && seg == segmentation, "{got} bytes, {seg:?} read for {len}, {segmentation:?}");
         Ok(())
     };
-    for _ in 0..warmup {
-        one()?;
-    }
-    let allocations = counters::thread_allocations();
-    let t = Instant::now();
-    for _ in 0..iterations {
-        one()?;
-    }
-    let nanos = t.elapsed().as_nanos() as u64;
-    Ok(Sample { nanos, iterations: iterations as u64, allocations: counters::thread_allocations() - allocations })
+    measure(warmup, iterations, None, one)
 }
 
 /// `recv_gso` on a non-blocking device, waiting (bounded) only when nothing
@@ -281,23 +283,14 @@ pub fn raw(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sample> {
     let len = read_bounded(b, &mut record)?;
     record.truncate(len);
     let mut buf = vec![0u8; 70_000];
-    let mut one = || -> Result<()> {
+    let one = || -> Result<()> {
         let n = rustix::io::write(a, &record)?;
         ensure!(n == record.len(), "a short write");
         let got = read_bounded(b, &mut buf)?;
         ensure!(got == record.len(), "{got} bytes read for a {}-byte record", record.len());
         Ok(())
     };
-    for _ in 0..warmup {
-        one()?;
-    }
-    let allocations = counters::thread_allocations();
-    let t = Instant::now();
-    for _ in 0..iterations {
-        one()?;
-    }
-    let nanos = t.elapsed().as_nanos() as u64;
-    Ok(Sample { nanos, iterations: iterations as u64, allocations: counters::thread_allocations() - allocations })
+    measure(warmup, iterations, None, one)
 }
 
 fn read_bounded(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
