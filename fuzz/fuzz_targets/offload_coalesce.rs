@@ -2,11 +2,16 @@
 //! GSO records (`Device::send_batch`), then each record split again as the
 //! kernel would segment it.
 //!
-//! Input: a control byte (bit 0: merge TCP, bit 1: merge UDP), then up to
-//! 64 packets, each a big-endian 16-bit word and that many bytes (the low 14
-//! bits; fewer when the input ends): bit 14 of the word sets the packet's IP
-//! (and UDP) lengths to its size, bit 15 makes its IPv4 header and transport
-//! checksums right (`utun_fuzz::ip`), so that changed headers still merge.
+//! Input: a control byte, then up to 64 packets, each a big-endian 16-bit
+//! word and that many bytes (the low 14 bits; fewer when the input ends).
+//! Bit 14 of the word pads the packet with the control byte's bits 3..5
+//! times 1 KiB of zeros and sets its IP (and UDP) lengths to its size; bit
+//! 15 makes its IPv4 header and transport checksums right
+//! (`utun_fuzz::ip`), so that changed headers still merge. Control bit 0
+//! asks for TCP merges, bit 1 for UDP; bit 2 makes each TCP packet continue
+//! its flow (the sequence number after the flow's previous packet's
+//! payload, the IPv4 id after its id), so that long runs, up to IP's 64 KiB
+//! limit, form without the fuzzer solving the arithmetic.
 //!
 //! Properties: never a panic, always Ok; a record is either one packet
 //! behind a header that asks for nothing, byte for byte an input packet, or
@@ -33,14 +38,19 @@ mod check {
 
     fn batch(data: &[u8]) -> (u8, Vec<Vec<u8>>) {
         let Some((&control, mut rest)) = data.split_first() else { return (0, vec![]) };
-        let mut packets = Vec::new();
+        let mut packets: Vec<Vec<u8>> = Vec::new();
+        let pad = usize::from(control >> 3 & 7) << 10;
         while let (Some(word), true) = (rest.get(..2), packets.len() < MAX_PACKETS) {
             let word = u16::from_be_bytes([word[0], word[1]]);
             let len = usize::from(word & 0x3fff).min(rest.len() - 2);
             let mut p = rest[2..2 + len].to_vec();
             rest = &rest[2 + len..];
             if word & 0x4000 != 0 {
+                p.resize(p.len() + pad, 0);
                 ip::fix_lengths(&mut p);
+            }
+            if control & 4 != 0 {
+                continue_flow(&packets, &mut p);
             }
             if word & 0x8000 != 0 {
                 ip::fix_checksums(&mut p);
@@ -48,6 +58,32 @@ mod check {
             packets.push(p);
         }
         (control, packets)
+    }
+
+    /// The flow of a TCP packet: its addresses and ports.
+    fn flow(p: &[u8]) -> Option<(ip::Headers, &[u8], &[u8])> {
+        let h = ip::parse(p).filter(|h| h.tcp)?;
+        let addrs = if h.v6 { &p[8..40] } else { &p[12..20] };
+        Some((h, addrs, &p[h.ip_len..h.ip_len + 4]))
+    }
+
+    /// Gives TCP packet `p` the sequence number (and IPv4 id) that follow
+    /// the last packet of its flow among `before`.
+    fn continue_flow(before: &[Vec<u8>], p: &mut [u8]) {
+        let Some((h, addrs, ports)) = flow(p) else { return };
+        let Some((prev, ph)) = before.iter().rev().find_map(|q| {
+            let (qh, qa, qp) = flow(q)?;
+            (qh.v6 == h.v6 && qa == addrs && qp == ports).then_some((q, qh))
+        }) else {
+            return;
+        };
+        let seq = u32::from_be_bytes(prev[ph.ip_len + 4..ph.ip_len + 8].try_into().unwrap());
+        let next = seq.wrapping_add((ph.end - ph.len()) as u32);
+        let id = u16::from_be_bytes([prev[4], prev[5]]).wrapping_add(1);
+        p[h.ip_len + 4..h.ip_len + 8].copy_from_slice(&next.to_be_bytes());
+        if !h.v6 {
+            p[4..6].copy_from_slice(&id.to_be_bytes());
+        }
     }
 
     /// Two 16-bit checksum fields that mean the same (equal, or 0 and all ones).
@@ -90,6 +126,10 @@ mod check {
         let csum = (usize::from(hdr.csum_start), usize::from(hdr.csum_start) + usize::from(hdr.csum_offset));
         assert_eq!(csum, (h.ip_len, h.checksum_at()), "csum_start, csum_start + csum_offset");
         assert!(ip::ip_checksum_ok(rec, &h), "a merged record's IPv4 header checksum");
+        if !h.tcp {
+            let udp_len = u16::from_be_bytes([rec[h.ip_len + 4], rec[h.ip_len + 5]]);
+            assert_eq!(usize::from(udp_len), rec.len() - h.ip_len, "a merged record's UDP length");
+        }
         // NEEDS_CSUM: the pseudo-header's sum, folded, not complemented.
         let at = h.checksum_at();
         assert_eq!(rec[at..at + 2], ip::sum(&[&ip::pseudo(rec, &h)]).to_be_bytes(), "the partial checksum");

@@ -626,6 +626,14 @@ fn write_fuzz_seeds_offload() {
     let mut corrupt = build(&Spec { flags: 0x10, seq: 1100, id: 8, ..tcp_spec(false) }, &[3; 100]);
     *corrupt.last_mut().unwrap() ^= 1;
     write("offload_coalesce", "not-to-merge", &batch_input(BOTH, &[a.clone(), gap, corrupt, fin, a], 0));
+    // Control bit 2: each packet continues its flow; bits 3..5: 7 KiB of
+    // zeros padded into each packet whose lengths the target fixes: runs
+    // reach IP's 64 KiB limit.
+    for v6 in [false, true] {
+        let same: Vec<Vec<u8>> = (0..24).map(|_| build(&Spec { flags: 0x10, ..tcp_spec(v6) }, &[5; 100])).collect();
+        let name = if v6 { "long-run-v6" } else { "long-run-v4" };
+        write("offload_coalesce", name, &batch_input(TCP | 4 | 7 << 3, &same, 0xc000));
+    }
     let garbage: Vec<Vec<u8>> = (0..4u8).map(|i| (0..37u8).map(|b| b.wrapping_mul(i + 3)).collect()).collect();
     write("offload_coalesce", "garbage", &batch_input(BOTH, &garbage, 0));
 }
