@@ -78,7 +78,7 @@ mod check {
             return;
         };
         let seq = u32::from_be_bytes(prev[ph.ip_len + 4..ph.ip_len + 8].try_into().unwrap());
-        let next = seq.wrapping_add((ph.end - ph.len()) as u32);
+        let next = seq.wrapping_add((ph.end - ph.headers_len()) as u32);
         let id = u16::from_be_bytes([prev[4], prev[5]]).wrapping_add(1);
         p[h.ip_len + 4..h.ip_len + 8].copy_from_slice(&next.to_be_bytes());
         if !h.v6 {
@@ -98,14 +98,14 @@ mod check {
             return true;
         }
         let Some(h) = ip::parse(p) else { return false };
-        if p.len() != seg.len() || p.len() != h.end || !ip::ip_checksum_ok(p, &h) || !ip::transport_checksum_ok(p, &h)
-        {
+        if p.len() != seg.len() || p.len() != h.end || !ip::ip_checksum_ok(p, &h) || !ip::transport_checksum_ok(p, &h) {
             return false;
         }
         let at = h.checksum_at();
         let df = !h.v6 && p[6] & 0x40 != 0;
         let id_same = h.v6 || p[4..6] == seg[4..6];
-        let rewritable = |k: usize| (k == at || k == at + 1) || (!h.v6 && (k == 10 || k == 11 || (df && (k == 4 || k == 5))));
+        let rewritable =
+            |k: usize| (k == at || k == at + 1) || (!h.v6 && (k == 10 || k == 11 || (df && (k == 4 || k == 5))));
         (0..p.len()).all(|k| rewritable(k) || p[k] == seg[k])
             && same_checksum(&p[at..at + 2], &seg[at..at + 2])
             && (h.v6 || !id_same || same_checksum(&p[10..12], &seg[10..12]))
@@ -122,7 +122,7 @@ mod check {
         assert_eq!(hdr.gso, gso, "the GSO kind of the record's packet");
         assert!(if h.tcp { tcp } else { udp }, "a merge that was not asked for: {hdr:?}");
         assert!(hdr.needs_csum && !hdr.data_valid && !hdr.ecn, "{hdr:?}");
-        assert_eq!(usize::from(hdr.hdr_len), h.len(), "hdr_len");
+        assert_eq!(usize::from(hdr.hdr_len), h.headers_len(), "hdr_len");
         let csum = (usize::from(hdr.csum_start), usize::from(hdr.csum_start) + usize::from(hdr.csum_offset));
         assert_eq!(csum, (h.ip_len, h.checksum_at()), "csum_start, csum_start + csum_offset");
         assert!(ip::ip_checksum_ok(rec, &h), "a merged record's IPv4 header checksum");
@@ -133,7 +133,7 @@ mod check {
         // NEEDS_CSUM: the pseudo-header's sum, folded, not complemented.
         let at = h.checksum_at();
         assert_eq!(rec[at..at + 2], ip::sum(&[&ip::pseudo(rec, &h)]).to_be_bytes(), "the partial checksum");
-        let payload = h.end - h.len();
+        let payload = h.end - h.headers_len();
         let slots = payload.div_ceil(usize::from(hdr.gso_size.max(1))).max(1);
         let segs = split_check::split(hdr, rec, slots).expect("a merged record splits");
         assert!(segs.len() >= 2, "a merged record of one packet");
@@ -147,11 +147,13 @@ mod check {
         let mut given = vec![false; packets.len()];
         for (r, (hdr, rec)) in records.iter().enumerate() {
             let segs = if *hdr == Header::default() { vec![rec.clone()] } else { check_merged(hdr, rec, tcp, udp) };
-            let head = given.iter().position(|g| !g).unwrap_or_else(|| panic!("record {r}: every packet given already"));
+            let head =
+                given.iter().position(|g| !g).unwrap_or_else(|| panic!("record {r}: every packet given already"));
             let mut at = head;
             for (k, seg) in segs.iter().enumerate() {
                 let found = if k == 0 {
-                    (if segs.len() == 1 { packets[head] == *seg } else { same_packet(&packets[head], seg) }).then_some(head)
+                    (if segs.len() == 1 { packets[head] == *seg } else { same_packet(&packets[head], seg) })
+                        .then_some(head)
                 } else {
                     (at + 1..packets.len()).find(|&j| !given[j] && same_packet(&packets[j], seg))
                 };

@@ -28,8 +28,8 @@ use libfuzzer_sys::fuzz_target;
 mod check {
     use std::mem::offset_of;
 
-    use utun::ErrorKind;
     use utun::__fuzz::offload::{self, Gso, Header, VNET_HDR_LEN};
+    use utun::ErrorKind;
     use utun::sys::linux::{self as sys, virtio_net_hdr};
     use utun_fuzz::split_check;
 
@@ -71,8 +71,7 @@ mod check {
             None
         };
         let (needs, valid) = (byte(sys::VIRTIO_NET_HDR_F_NEEDS_CSUM), byte(sys::VIRTIO_NET_HDR_F_DATA_VALID));
-        let ok = flags & !(needs | valid) == 0
-            && gso.is_some_and(|g| !ecn || matches!(g, Gso::TcpV4 | Gso::TcpV6));
+        let ok = flags & !(needs | valid) == 0 && gso.is_some_and(|g| !ecn || matches!(g, Gso::TcpV4 | Gso::TcpV6));
         match parsed {
             Ok(h) => {
                 assert!(ok, "accepted flags {flags:#x} gso_type {gso_type:#x}");

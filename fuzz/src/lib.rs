@@ -157,8 +157,8 @@ pub mod ip {
     }
 
     impl Headers {
-        /// Where the payload starts.
-        pub fn len(&self) -> usize {
+        /// Where the payload starts: the IP and transport headers' length.
+        pub fn headers_len(&self) -> usize {
             self.ip_len + self.l4_len
         }
 
@@ -230,7 +230,7 @@ pub mod ip {
     pub fn fix_lengths(p: &mut [u8]) {
         let len = p.len();
         let (ip_len, protocol) = match p.first().map(|b| b >> 4) {
-            Some(4) if len >= 20 && len <= 0xffff => {
+            Some(4) if (20..=0xffff).contains(&len) => {
                 p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
                 (usize::from(p[0] & 0xf) * 4, p[9])
             }
@@ -270,8 +270,8 @@ pub mod ip {
 #[cfg(target_os = "linux")]
 pub mod split_check {
     use super::ip::{self, Headers};
-    use utun::ErrorKind;
     use utun::__fuzz::offload::{self, Gso, Header};
+    use utun::ErrorKind;
 
     /// What `split` must answer for `hdr` and `p` with `slots` buffers each
     /// as long as the packet: the number of packets, or the error's kind.
@@ -296,11 +296,12 @@ pub mod split_check {
         if !kind_fits {
             return Err(ErrorKind::InvalidInput);
         }
-        if hdr.needs_csum && (usize::from(hdr.csum_start), usize::from(hdr.csum_offset)) != (h.ip_len, h.checksum_at() - h.ip_len)
+        if hdr.needs_csum
+            && (usize::from(hdr.csum_start), usize::from(hdr.csum_offset)) != (h.ip_len, h.checksum_at() - h.ip_len)
         {
             return Err(ErrorKind::InvalidInput);
         }
-        let n = (h.end - h.len()).div_ceil(usize::from(hdr.gso_size)).max(1);
+        let n = (h.end - h.headers_len()).div_ceil(usize::from(hdr.gso_size)).max(1);
         if n > slots {
             return Err(ErrorKind::BufferTooSmall);
         }
@@ -316,10 +317,15 @@ pub mod split_check {
         let got = offload::split(hdr, p, &mut bufs, &mut sizes);
         assert_eq!(got, expected(hdr, p, slots), "split of {hdr:?} and {} bytes into {slots} buffers", p.len());
         let n = got?;
-        let out: Vec<Vec<u8>> = bufs.into_iter().zip(sizes).take(n).map(|(mut b, s)| {
-            b.truncate(s);
-            b
-        }).collect();
+        let out: Vec<Vec<u8>> = bufs
+            .into_iter()
+            .zip(sizes)
+            .take(n)
+            .map(|(mut b, s)| {
+                b.truncate(s);
+                b
+            })
+            .collect();
         if hdr.gso == Gso::None {
             check_plain(hdr, p, &out[0]);
         } else {
@@ -351,7 +357,7 @@ pub mod split_check {
     fn check_segments(hdr: &Header, p: &[u8], segs: &[Vec<u8>]) {
         let h = ip::parse(p).expect("split accepted it");
         let mss = usize::from(hdr.gso_size);
-        let payload = &p[h.len()..h.end];
+        let payload = &p[h.headers_len()..h.end];
         let n = segs.len();
         let first_id = u16::from_be_bytes([p[4], p[5]]);
         let first_seq = u32::from_be_bytes(p[h.ip_len + 4..h.ip_len + 8].try_into().unwrap());
@@ -359,9 +365,13 @@ pub mod split_check {
         let l4 = h.ip_len;
         for (i, s) in segs.iter().enumerate() {
             let chunk = &payload[(i * mss).min(payload.len())..((i + 1) * mss).min(payload.len())];
-            assert!(i + 1 == n || chunk.len() == mss, "segment {i} of {n}: {} payload bytes, gso_size {mss}", chunk.len());
-            assert_eq!(s.len(), h.len() + chunk.len(), "segment {i}: its length");
-            assert_eq!(&s[h.len()..], chunk, "segment {i}: its payload");
+            assert!(
+                i + 1 == n || chunk.len() == mss,
+                "segment {i} of {n}: {} payload bytes, gso_size {mss}",
+                chunk.len()
+            );
+            assert_eq!(s.len(), h.headers_len() + chunk.len(), "segment {i}: its length");
+            assert_eq!(&s[h.headers_len()..], chunk, "segment {i}: its payload");
             let sh = ip::parse(s).unwrap_or_else(|| panic!("segment {i} does not parse: {s:?}"));
             assert_eq!(sh, Headers { end: s.len(), ..h }, "segment {i}: headers, stated length = its size");
             assert!(ip::ip_checksum_ok(s, &sh), "segment {i}: IPv4 header checksum");
@@ -393,13 +403,13 @@ pub mod split_check {
                 assert_eq!(usize::from(u16::from_be_bytes([s[l4 + 4], s[l4 + 5]])), s.len() - l4, "UDP length");
                 assert_ne!(&s[at..at + 2], &[0, 0], "segment {i}: a UDP checksum of 0 means none");
             }
-            for k in 0..h.len() {
+            for k in 0..h.headers_len() {
                 if !changed.contains(&k) {
                     assert_eq!(s[k], p[k], "segment {i}: header byte {k}");
                 }
             }
         }
-        let joined: usize = segs.iter().map(|s| s.len() - h.len()).sum();
+        let joined: usize = segs.iter().map(|s| s.len() - h.headers_len()).sum();
         assert_eq!(joined, payload.len(), "the payloads add up to the GSO payload");
     }
 }

@@ -612,7 +612,8 @@ fn write_fuzz_seeds_offload() {
     let mut interleaved = Vec::new();
     for i in 0..3u32 {
         interleaved.push(build(&Spec { flags: 0x10, seq: 1000 + 100 * i, ..tcp_spec(true) }, &[i as u8; 100]));
-        let mut p = build(&Spec { flags: 0x10, seq: 9000 + 50 * i, id: 40 + i as u16, df: false, ..tcp_spec(false) }, &[9; 50]);
+        let mut p =
+            build(&Spec { flags: 0x10, seq: 9000 + 50 * i, id: 40 + i as u16, df: false, ..tcp_spec(false) }, &[9; 50]);
         p[20..22].copy_from_slice(&4243u16.to_be_bytes()); // another flow: its checksum fixed by the target
         interleaved.push(p);
     }
