@@ -1,9 +1,10 @@
-//! The crate's private parsers, encoders and routing-socket conversation,
-//! reached by the fuzz targets (`fuzz/`, feature `fuzz-internals`) and
-//! nothing else: hidden from the documentation, not part of the API, no
-//! stability promise (it changes whenever the codecs do). Each function is a
-//! thin call of the code the library runs, returning plain values the
-//! targets can compare: what a parser found, or the kind of its error.
+//! The crate's private parsers, encoders, routing-socket conversation and
+//! Linux offload (GSO split, coalescer), reached by the fuzz targets
+//! (`fuzz/`, feature `fuzz-internals`) and nothing else: hidden from the
+//! documentation, not part of the API, no stability promise (it changes
+//! whenever the codecs do). Each function is a thin call of the code the
+//! library runs, returning plain values the targets can compare: what a
+//! parser found, or the kind of its error.
 
 use std::net::IpAddr;
 
