@@ -635,6 +635,17 @@ fn write_fuzz_seeds_offload() {
         let name = if v6 { "long-run-v6" } else { "long-run-v4" };
         write("offload_coalesce", name, &batch_input(TCP | 4 | 7 << 3, &same, 0xc000));
     }
+    // Ten flows (source ports) interleaved, three packets each, continued by
+    // the target: more flows than the coalescer follows at once.
+    let mut many = Vec::new();
+    for _ in 0..3 {
+        for port in 0..10u16 {
+            let mut p = build(&Spec { flags: 0x10, ..tcp_spec(false) }, &[6; 40]);
+            p[20..22].copy_from_slice(&(5000 + port).to_be_bytes());
+            many.push(p);
+        }
+    }
+    write("offload_coalesce", "many-flows", &batch_input(TCP | 4, &many, 0x8000));
     let garbage: Vec<Vec<u8>> = (0..4u8).map(|i| (0..37u8).map(|b| b.wrapping_mul(i + 3)).collect()).collect();
     write("offload_coalesce", "garbage", &batch_input(BOTH, &garbage, 0));
 }
