@@ -1,9 +1,10 @@
-//! The crate's private parsers, encoders and routing-socket conversation,
-//! reached by the fuzz targets (`fuzz/`, feature `fuzz-internals`) and
-//! nothing else: hidden from the documentation, not part of the API, no
-//! stability promise (it changes whenever the codecs do). Each function is a
-//! thin call of the code the library runs, returning plain values the
-//! targets can compare: what a parser found, or the kind of its error.
+//! The crate's private parsers, encoders, routing-socket conversation and
+//! Linux offload (GSO split, coalescer), reached by the fuzz targets
+//! (`fuzz/`, feature `fuzz-internals`) and nothing else: hidden from the
+//! documentation, not part of the API, no stability promise (it changes
+//! whenever the codecs do). Each function is a thin call of the code the
+//! library runs, returning plain values the targets can compare: what a
+//! parser found, or the kind of its error.
 
 use std::net::IpAddr;
 
@@ -49,6 +50,129 @@ pub mod packet {
     #[cfg(any(target_os = "macos", utun_apple_layouts))]
     pub fn utun_families() -> [u32; 2] {
         [utun_sys::apple::AF_INET, utun_sys::apple::AF_INET6]
+    }
+}
+
+/// Linux offload (`offload/`): the `virtio_net_hdr` codec, [`split`](offload::split)
+/// of one packet the device read, and the coalescer of a send batch.
+#[cfg(target_os = "linux")]
+pub mod offload {
+    use super::*;
+    use crate::offload::coalesce::{self, CoalesceOptions, Coalescer};
+    use crate::offload::vnet::{self, VnetHeader};
+
+    /// `sizeof(struct virtio_net_hdr)`: what precedes each packet.
+    pub const VNET_HDR_LEN: usize = vnet::VNET_HDR_LEN;
+
+    /// Whether the headers utun was built with name UDP GSO
+    /// (`VIRTIO_NET_HDR_GSO_UDP_L4`, Linux 6.2+).
+    pub const UDP_GSO_KNOWN: bool = vnet::UDP_GSO_KNOWN;
+
+    /// What kind of GSO packet follows the header.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Gso {
+        /// One plain packet.
+        #[default]
+        None,
+        /// TCP over IPv4.
+        TcpV4,
+        /// TCP over IPv6.
+        TcpV6,
+        /// UDP over either.
+        UdpL4,
+    }
+
+    /// A `virtio_net_hdr`, field by field (the library's `VnetHeader`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Header {
+        /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`.
+        pub needs_csum: bool,
+        /// `VIRTIO_NET_HDR_F_DATA_VALID`.
+        pub data_valid: bool,
+        /// The GSO type.
+        pub gso: Gso,
+        /// `VIRTIO_NET_HDR_GSO_ECN`.
+        pub ecn: bool,
+        /// `hdr_len`.
+        pub hdr_len: u16,
+        /// `gso_size`.
+        pub gso_size: u16,
+        /// `csum_start`.
+        pub csum_start: u16,
+        /// `csum_offset`.
+        pub csum_offset: u16,
+    }
+
+    impl From<VnetHeader> for Header {
+        fn from(h: VnetHeader) -> Header {
+            let gso = match h.gso {
+                vnet::Gso::None => Gso::None,
+                vnet::Gso::TcpV4 => Gso::TcpV4,
+                vnet::Gso::TcpV6 => Gso::TcpV6,
+                vnet::Gso::UdpL4 => Gso::UdpL4,
+            };
+            let VnetHeader { needs_csum, data_valid, ecn, hdr_len, gso_size, csum_start, csum_offset, .. } = h;
+            Header { needs_csum, data_valid, gso, ecn, hdr_len, gso_size, csum_start, csum_offset }
+        }
+    }
+
+    impl From<Header> for VnetHeader {
+        fn from(h: Header) -> VnetHeader {
+            let gso = match h.gso {
+                Gso::None => vnet::Gso::None,
+                Gso::TcpV4 => vnet::Gso::TcpV4,
+                Gso::TcpV6 => vnet::Gso::TcpV6,
+                Gso::UdpL4 => vnet::Gso::UdpL4,
+            };
+            let Header { needs_csum, data_valid, ecn, hdr_len, gso_size, csum_start, csum_offset, .. } = h;
+            VnetHeader { needs_csum, data_valid, gso, ecn, hdr_len, gso_size, csum_start, csum_offset }
+        }
+    }
+
+    /// The header at the start of `bytes`, as the device's batch receive reads it.
+    pub fn parse_header(bytes: &[u8]) -> Result<Header, ErrorKind> {
+        VnetHeader::parse(bytes).map(Header::from).map_err(|e| kind_of(&e))
+    }
+
+    /// What the device's batch receive does with the packet after the
+    /// header: split into `bufs`, packet `i`'s length in `sizes[i]`; how
+    /// many were written. (Any header: one with UDP GSO, say, that these
+    /// headers cannot name.)
+    pub fn split(hdr: &Header, packet: &[u8], bufs: &mut [Vec<u8>], sizes: &mut [usize]) -> Result<usize, ErrorKind> {
+        crate::offload::split::split(&VnetHeader::from(*hdr), packet, bufs, sizes).map_err(|e| kind_of(&e))
+    }
+
+    /// What the device's batch send does with `packets` (TCP and UDP merges
+    /// as asked): the records, each its header and its packet. The headers
+    /// are the coalescer's bytes read back by the header's parser; except
+    /// for UDP merges asked of a build whose headers cannot name UDP GSO,
+    /// which are fuzzed as a 6.2+ build would make them (the header as the
+    /// coalescer chose it, not written).
+    pub fn coalesce(packets: &[Vec<u8>], tcp: bool, udp: bool) -> Result<Vec<(Header, Vec<u8>)>, ErrorKind> {
+        let mut c = Coalescer::new();
+        let mut out = vec![0u8; coalesce::capacity(packets)];
+        let mut lens = vec![0usize; packets.len()];
+        let options = CoalesceOptions { tcp, udp };
+        let written = !udp || UDP_GSO_KNOWN;
+        let n = if written {
+            c.coalesce(packets, options, &mut out, &mut lens)
+        } else {
+            c.merge(packets, options, &mut out, &mut lens)
+        }
+        .map_err(|e| kind_of(&e))?;
+        let mut records = Vec::with_capacity(n);
+        let mut at = 0;
+        for (r, &len) in lens[..n].iter().enumerate() {
+            let record = out.get(at..at + len).ok_or(ErrorKind::Other)?;
+            let hdr = if written {
+                parse_header(record)?
+            } else {
+                c.headers.get(r).copied().map(Header::from).ok_or(ErrorKind::Other)?
+            };
+            records.push((hdr, record.get(VNET_HDR_LEN..).unwrap_or_default().to_vec()));
+            at += len;
+        }
+        Ok(records)
     }
 }
 

@@ -73,7 +73,7 @@ pub(crate) struct Coalescer {
     head: Vec<bool>,
     runs: [Option<Run>; OPEN_RUNS],
     /// Each output record's header, in order.
-    pub(super) headers: Vec<VnetHeader>,
+    pub(crate) headers: Vec<VnetHeader>,
 }
 
 /// The room [`Coalescer::coalesce`] needs at most in its output buffer: every
@@ -118,9 +118,9 @@ impl Coalescer {
 
     /// [`coalesce`](Coalescer::coalesce) but for the headers themselves:
     /// leaves [`VNET_HDR_LEN`] bytes before each packet in `out` and keeps
-    /// each record's header in `self.headers` (what the tests read, on
-    /// headers that cannot write every GSO type).
-    pub(super) fn merge<B: AsRef<[u8]>>(
+    /// each record's header in `self.headers` (what the tests and the fuzz
+    /// targets read, on headers that cannot write every GSO type).
+    pub(crate) fn merge<B: AsRef<[u8]>>(
         &mut self,
         packets: &[B],
         options: CoalesceOptions,

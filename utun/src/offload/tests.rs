@@ -611,3 +611,163 @@ proptest! {
         }
     }
 }
+
+// ------------------------------------------------------- fuzz seed corpora
+
+/// A header as the `offload_split` target's field encoding states it (its
+/// control bit 0 set): flag bits, the kind 0-3, then the four 16-bit fields
+/// little-endian; for headers the parser cannot read here (UDP GSO on
+/// headers that do not name it).
+fn fields_of(h: &VnetHeader) -> Vec<u8> {
+    let flags = u8::from(h.needs_csum) | u8::from(h.data_valid) << 1 | u8::from(h.ecn) << 7;
+    let kind = match h.gso {
+        Gso::None => 0,
+        Gso::TcpV4 => 1,
+        Gso::TcpV6 => 2,
+        Gso::UdpL4 => 3,
+    };
+    let mut v = vec![flags, kind];
+    for f in [h.hdr_len, h.gso_size, h.csum_start, h.csum_offset] {
+        v.extend_from_slice(&f.to_le_bytes());
+    }
+    v
+}
+
+/// The header's bytes as the device reads them (`VnetHeader::write`).
+fn raw_of(h: &VnetHeader) -> Vec<u8> {
+    let mut v = vec![0u8; VNET_HDR_LEN];
+    h.write(&mut v).expect("a header these headers can name");
+    v
+}
+
+/// A batch as the `offload_coalesce` target reads it: the control byte,
+/// then each packet behind its 16-bit length word (`fix`: bits 14 and 15,
+/// the target sets the lengths and checksums).
+fn batch_input(control: u8, packets: &[Vec<u8>], fix: u16) -> Vec<u8> {
+    let mut v = vec![control];
+    for p in packets {
+        let len = u16::try_from(p.len()).unwrap();
+        assert!(len < 0x4000, "a seed packet the target's length word holds");
+        v.extend_from_slice(&(len | fix).to_be_bytes());
+        v.extend_from_slice(p);
+    }
+    v
+}
+
+/// The seed corpora of the offload fuzz targets, written to the directory
+/// `UTUN_FUZZ_SEEDS` names by `cargo xtask fuzz --seed`: TCPv4/TCPv6/UDP
+/// GSO packets as the kernel hands them over, plain packets with
+/// `NEEDS_CSUM`, malformed headers and packets (`offload_split`); the
+/// segments of those, interleaved flows, datagrams, packets that must not
+/// merge, and garbage (`offload_coalesce`).
+#[test]
+#[ignore = "writes the fuzz seed corpora: run by `cargo xtask fuzz --seed`"]
+fn write_fuzz_seeds_offload() {
+    let dir = std::path::PathBuf::from(std::env::var_os("UTUN_FUZZ_SEEDS").expect("UTUN_FUZZ_SEEDS: where to write"));
+    let write = |target: &str, name: &str, bytes: &[u8]| {
+        let d = dir.join(target);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(name), bytes).unwrap();
+    };
+    // offload_split: [control: bit 0 field encoding, bits 1.. buffers - 1][header][packet].
+    let raw = |slots: u8| (slots - 1) << 1;
+    let fields = |slots: u8| ((slots - 1) << 1) | 1;
+    let split_seed = |name: &str, control: u8, header: Vec<u8>, p: &[u8]| {
+        write("offload_split", name, &[&[control][..], &header, p].concat());
+    };
+    let payload: Vec<u8> = (0..3000u32).map(|i| (i * 7) as u8).collect();
+    let (tcp4, p_tcp4) = gso_packet(&tcp_spec(false), &payload, 1000);
+    split_seed("tcp4-gso", raw(64), raw_of(&tcp4), &p_tcp4);
+    let mut spec6 = tcp_spec(true);
+    spec6.flags = 0x80 | 0x10 | 0x08 | 0x01; // CWR ACK PSH FIN
+    spec6.options = vec![1, 1, 1, 0, 1, 1, 1, 0];
+    spec6.seq = u32::MAX - 700;
+    let (tcp6, p_tcp6) = gso_packet(&spec6, &payload[..2500], 600);
+    split_seed("tcp6-gso-cwr-fin-options", raw(64), raw_of(&VnetHeader { ecn: true, ..tcp6 }), &p_tcp6);
+    let (empty, p_empty) = gso_packet(&tcp_spec(false), &[], 1000);
+    split_seed("tcp4-gso-no-payload", raw(8), raw_of(&empty), &p_empty);
+    let udp = |v6| Spec { v6, udp: true, seq: 0, flags: 0, id: 9, df: false, options: vec![] };
+    for v6 in [false, true] {
+        let (h, p) = gso_packet(&udp(v6), &payload[..1300], 400);
+        let name = if v6 { "udp6" } else { "udp4" };
+        split_seed(&format!("{name}-gso-fields"), fields(16), fields_of(&h), &p);
+        if UDP_GSO_KNOWN {
+            split_seed(&format!("{name}-gso"), raw(16), raw_of(&h), &p);
+        }
+    }
+    let (plain, p_plain) = gso_packet(&udp(false), b"hello, world", 1000);
+    let plain = VnetHeader { gso: Gso::None, gso_size: 0, ..plain };
+    split_seed("udp4-plain-needs-csum", raw(1), raw_of(&plain), &p_plain);
+    let (plain6, p_plain6) = gso_packet(&tcp_spec(true), &payload[..100], 1000);
+    let plain6 = VnetHeader { gso: Gso::None, gso_size: 0, ..plain6 };
+    split_seed("tcp6-plain-needs-csum", raw(1), raw_of(&plain6), &p_plain6);
+    let good = build(&tcp_spec(false), &payload[..64]);
+    split_seed("tcp4-plain", raw(1), raw_of(&VnetHeader::default()), &good);
+    // Malformed: each header field or packet broken once.
+    let mut bad_flags = raw_of(&tcp4);
+    bad_flags[core::mem::offset_of!(utun_sys::linux::virtio_net_hdr, flags)] = 0xff;
+    split_seed("bad-flags", raw(64), bad_flags, &p_tcp4);
+    let mut bad_type = raw_of(&tcp4);
+    bad_type[core::mem::offset_of!(utun_sys::linux::virtio_net_hdr, gso_type)] = 0x7f;
+    split_seed("bad-gso-type", raw(64), bad_type, &p_tcp4);
+    let (udp_h, p_udp) = gso_packet(&udp(false), &payload[..1300], 400);
+    split_seed("ecn-on-udp-fields", fields(16), fields_of(&VnetHeader { ecn: true, ..udp_h }), &p_udp);
+    split_seed("header-cut-short", raw(1), raw_of(&tcp4)[..VNET_HDR_LEN - 3].to_vec(), &[]);
+    split_seed("gso-size-0", raw(64), raw_of(&VnetHeader { gso_size: 0, ..tcp4 }), &p_tcp4);
+    split_seed("hdr-len-beyond", raw(64), raw_of(&VnetHeader { hdr_len: 4000, ..tcp4 }), &p_tcp4);
+    split_seed("csum-offset-wrong", raw(64), raw_of(&VnetHeader { csum_offset: 6, ..tcp4 }), &p_tcp4);
+    split_seed("kind-mismatch", raw(64), raw_of(&VnetHeader { gso: Gso::TcpV6, ..tcp4 }), &p_tcp4);
+    split_seed("too-few-buffers", raw(2), raw_of(&tcp4), &p_tcp4);
+    split_seed("cut-short", raw(64), raw_of(&tcp4), &p_tcp4[..2000]);
+    let mut frag = p_tcp4.clone();
+    frag[6] |= 0x20;
+    split_seed("fragment", raw(64), raw_of(&tcp4), &frag);
+
+    // offload_coalesce: [control: bit 0 TCP, bit 1 UDP][length word, packet]...
+    const TCP: u8 = 1;
+    const BOTH: u8 = 3;
+    let segs = split_all(&tcp4, &p_tcp4);
+    write("offload_coalesce", "tcp4-segments", &batch_input(TCP, &segs, 0));
+    write("offload_coalesce", "tcp4-segments-fixed", &batch_input(TCP, &segs, 0xc000));
+    let segs6 = split_all(&tcp6, &p_tcp6);
+    write("offload_coalesce", "tcp6-segments", &batch_input(BOTH, &segs6[..4], 0));
+    let mut interleaved = Vec::new();
+    for i in 0..3u32 {
+        interleaved.push(build(&Spec { flags: 0x10, seq: 1000 + 100 * i, ..tcp_spec(true) }, &[i as u8; 100]));
+        let mut p =
+            build(&Spec { flags: 0x10, seq: 9000 + 50 * i, id: 40 + i as u16, df: false, ..tcp_spec(false) }, &[9; 50]);
+        p[20..22].copy_from_slice(&4243u16.to_be_bytes()); // another flow: its checksum fixed by the target
+        interleaved.push(p);
+    }
+    write("offload_coalesce", "interleaved-flows", &batch_input(TCP, &interleaved, 0x8000));
+    let datagrams: Vec<Vec<u8>> =
+        (0..3u16).map(|i| build(&Spec { id: 1 + i, ..udp(i == 2) }, &[i as u8; 200])).collect();
+    write("offload_coalesce", "udp-datagrams", &batch_input(BOTH, &datagrams, 0));
+    let a = build(&Spec { flags: 0x10, ..tcp_spec(false) }, &[1; 100]);
+    let gap = build(&Spec { flags: 0x10, seq: 1200, id: 8, ..tcp_spec(false) }, &[2; 100]);
+    let fin = build(&Spec { flags: 0x11, seq: 1100, id: 8, ..tcp_spec(false) }, &[4; 100]);
+    let mut corrupt = build(&Spec { flags: 0x10, seq: 1100, id: 8, ..tcp_spec(false) }, &[3; 100]);
+    *corrupt.last_mut().unwrap() ^= 1;
+    write("offload_coalesce", "not-to-merge", &batch_input(BOTH, &[a.clone(), gap, corrupt, fin, a], 0));
+    // Control bit 2: each packet continues its flow; bits 3..5: 7 KiB of
+    // zeros padded into each packet whose lengths the target fixes: runs
+    // reach IP's 64 KiB limit.
+    for v6 in [false, true] {
+        let same: Vec<Vec<u8>> = (0..24).map(|_| build(&Spec { flags: 0x10, ..tcp_spec(v6) }, &[5; 100])).collect();
+        let name = if v6 { "long-run-v6" } else { "long-run-v4" };
+        write("offload_coalesce", name, &batch_input(TCP | 4 | 7 << 3, &same, 0xc000));
+    }
+    // Ten flows (source ports) interleaved, three packets each, continued by
+    // the target: more flows than the coalescer follows at once.
+    let mut many = Vec::new();
+    for _ in 0..3 {
+        for port in 0..10u16 {
+            let mut p = build(&Spec { flags: 0x10, ..tcp_spec(false) }, &[6; 40]);
+            p[20..22].copy_from_slice(&(5000 + port).to_be_bytes());
+            many.push(p);
+        }
+    }
+    write("offload_coalesce", "many-flows", &batch_input(TCP | 4, &many, 0x8000));
+    let garbage: Vec<Vec<u8>> = (0..4u8).map(|i| (0..37u8).map(|b| b.wrapping_mul(i + 3)).collect()).collect();
+    write("offload_coalesce", "garbage", &batch_input(BOTH, &garbage, 0));
+}
