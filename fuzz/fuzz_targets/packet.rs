@@ -85,9 +85,8 @@ fuzz_target!(|data: &[u8]| {
     let received = p.len();
     let expected = if truncated {
         Err(ErrorKind::BufferTooSmall)
-    } else if received < 4 {
-        Err(ErrorKind::MalformedPacket)
-    } else if !packet::utun_families().contains(&u32::from_be_bytes(head)) {
+    } else if received < 4 || !packet::utun_families().contains(&u32::from_be_bytes(head)) {
+        // Shorter than its family header, or a family utun does not carry.
         Err(ErrorKind::MalformedPacket)
     } else {
         Ok(received - 4)
