@@ -318,7 +318,7 @@ pub fn two_queues(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sampl
                 s.spawn(move || {
                     // A CPU each, as a program with a thread per queue would
                     // arrange it (left to the scheduler, both sometimes share one).
-                    let pinned = pin_to_cpu(q);
+                    let pinned = crate::cpu::pin(q);
                     let sample = utun_loop(pair, q, warmup, iterations, Some(start));
                     pinned?;
                     sample
@@ -334,29 +334,4 @@ pub fn two_queues(pair: &Pair, warmup: usize, iterations: usize) -> Result<Sampl
         let nanos = t.elapsed().as_nanos() as u64;
         Ok(Sample { nanos, iterations: 2 * iterations as u64, allocations })
     })
-}
-
-/// Keeps the calling thread on the `n`-th CPU it may run on.
-fn pin_to_cpu(n: usize) -> Result<()> {
-    // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity writes at
-    // most its size into it.
-    let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: pid 0 is the calling thread; the set and its size are valid.
-    if unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut allowed) } != 0 {
-        return Err(io::Error::last_os_error()).context("sched_getaffinity");
-    }
-    // SAFETY: CPU_ISSET reads the set at an index below CPU_SETSIZE.
-    let cpu = (0..libc::CPU_SETSIZE as usize)
-        .filter(|&c| unsafe { libc::CPU_ISSET(c, &allowed) })
-        .nth(n)
-        .with_context(|| format!("fewer than {} CPUs to run on", n + 1))?;
-    // SAFETY: as above, an empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `cpu` is below CPU_SETSIZE.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: pid 0 is the calling thread; the set and its size are valid.
-    if unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) } != 0 {
-        return Err(io::Error::last_os_error()).context("sched_setaffinity");
-    }
-    Ok(())
 }

@@ -29,7 +29,7 @@
 //! ```text
 //! {
 //!   "format": 1,
-//!   "config": {"smoke": false, "rounds": 15, "relay_bytes": 268435456, "loop_iterations": 20000,
+//!   "config": {"smoke": false, "rounds": 25, "relay_bytes": 268435456, "loop_iterations": 20000,
 //!              "segments": 44, "bytes_per_iteration": 65472},
 //!   "variants": [{"key": "relay_offload", "label": "...", "part": "relay"}, ...],
 //!   "runs": [{"variant": "relay_offload", "round": 0, "nanos": 1, "bytes": 2, "packets": 3,
@@ -41,6 +41,8 @@
 
 #[cfg(target_os = "linux")]
 mod counters;
+#[cfg(target_os = "linux")]
+mod cpu;
 #[cfg(target_os = "linux")]
 mod gso;
 #[cfg(target_os = "linux")]
@@ -136,7 +138,7 @@ mod linux {
         } else {
             Options {
                 smoke,
-                rounds: rounds.unwrap_or(15),
+                rounds: rounds.unwrap_or(25),
                 relay_bytes: 256 * relay::CHUNK,
                 iterations: 20_000,
                 warmup: 1000,
@@ -165,6 +167,7 @@ mod linux {
             bail!("the offload benchmark creates network namespaces and tun devices, which needs root");
         }
         let o = options()?;
+        crate::cpu::init()?;
         Namespace::new()
             .enter_process()
             .context("a network namespace for the benchmark (it never runs outside one)")?;

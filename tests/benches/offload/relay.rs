@@ -41,6 +41,12 @@ use crate::counters;
 /// Buffers a batch may fill: a 64 KiB GSO packet of 1448-byte segments
 /// makes 46.
 const SLOTS: usize = 64;
+/// Where the TCP sender and receiver run, and where the relay threads run:
+/// the stream's two ends on one CPU, the relay on the other, the same for
+/// every variant (left to the scheduler, the four threads' placement, and
+/// with it the rate, changed from run to run by up to a factor of three).
+const STREAM_CPU: usize = 0;
+const RELAY_CPU: usize = 1;
 /// Batches each relay thread moves before its allocations are counted.
 const WARMUP_BATCHES: u64 = 64;
 
@@ -261,6 +267,7 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
     let (dev_tx, dev_rx) = mpsc::channel::<(End, SocketAddr)>();
     let receiver = thread::spawn(move || {
         Namespace::new().run_within(Duration::from_secs(300), move || {
+            crate::cpu::pin(STREAM_CPU)?;
             let b = End::new(relay_kind, "10.77.0.2", "10.77.0.1")?;
             let listener = TcpListener::bind("10.77.0.2:0")?;
             dev_tx.send((b, listener.local_addr()?)).map_err(|_| anyhow!("gone"))?;
@@ -282,12 +289,17 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
     let stop = Arc::new(AtomicBool::new(false));
     let spawn = |from: &Arc<End>, to: &Arc<End>| {
         let (from, to, stop) = (from.clone(), to.clone(), stop.clone());
-        thread::spawn(move || relay(relay_kind, &from, &to, &stop))
+        thread::spawn(move || {
+            crate::cpu::pin(RELAY_CPU)?;
+            relay(relay_kind, &from, &to, &stop)
+        })
     };
     let relays = [spawn(&a, &b), spawn(&b, &a)];
-    let chunk = vec![0x5au8; 1 << 20];
+    let chunk = vec![0x5au8; CHUNK];
     let start = Instant::now();
-    let sent = (|| -> Result<()> {
+    // The sender: a thread of its own (in the benchmark's namespace), pinned.
+    let sender = thread::spawn(move || -> Result<()> {
+        crate::cpu::pin(STREAM_CPU)?;
         let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
         conn.set_write_timeout(Some(Duration::from_secs(30)))?;
         for _ in 0..bytes / chunk.len() {
@@ -295,8 +307,9 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
         }
         conn.shutdown(std::net::Shutdown::Write)?;
         Ok(())
-    })();
+    });
     let got = receiver.join().map_err(|_| anyhow!("receiver panicked"))?;
+    let sent = sender.join().map_err(|_| anyhow!("sender panicked"))?;
     let nanos = start.elapsed().as_nanos() as u64;
     stop.store(true, Ordering::Relaxed);
     let mut sample = Sample { nanos, bytes: bytes as u64, packets: 0, allocations: 0, steady_packets: 0 };
@@ -308,7 +321,7 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
     }
     sent?;
     let got = got?;
-    ensure!(got == bytes / chunk.len() * chunk.len(), "{got} bytes arrived of {bytes}");
+    ensure!(got == bytes / CHUNK * CHUNK, "{got} bytes arrived of {bytes}");
     Ok(sample)
 }
 

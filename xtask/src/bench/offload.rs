@@ -262,7 +262,8 @@ impl OffloadReport {
         let _ = write!(
             s,
             "**The relay.** One TCP stream of {} MiB between two network namespaces joined only by two tun \
-             devices and one relay thread per direction (wait with `poll`, move one batch): utun without \
+             devices and one relay thread per direction (wait with `poll`, move one batch; the sender and receiver \
+             on one CPU, both relay threads on the other, for every variant): utun without \
              offload (`recv_batch` reads what waits, `send_batch` writes each), utun with offload \
              (`Device::with_offload`: one 64 KiB GSO packet read and split, the segments merged and written \
              as one), utun with offload passing each packet on whole (`recv_gso`/`send_gso`), tun-rs {} with its offload (`recv_multiple`/`send_multiple` with a `GROTable`, buffers \
