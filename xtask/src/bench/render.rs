@@ -109,12 +109,12 @@ impl Report {
             "**Reading it.** Two things utun does show up here. (1) On Linux it makes the \
              per-packet `read` and `write` as direct system calls (rustix: the `syscall` \
              instruction inline in the caller) where the raw loops and tun-rs call glibc's \
-             wrappers. How much that saves depends on the machine. On the one below, returns \
-             right after a system call are expensive (the kernel reports RSB filling): a \
-             `getppid` made inline took 130 ns, the same instruction in a function of its own \
-             180–200 ns, and glibc's `getppid` 205–230 ns; elsewhere the gain can be small. The raw loops with direct \
-             system calls and the context rows comparing utun with them show utun's own cost, \
-             the figure to expect anywhere. (2) The async device leaves tokio's reactor after 64 \
+             wrappers. How much that saves depends on the machine and the day: the context row \
+             \"raw blocking loop, direct system calls / raw blocking loop\" gives it for the run \
+             below (on one machine of this kind, where returns right after a system call were \
+             expensive, it was 0.74; on another, 0.99). The raw loops with direct system calls \
+             and the context rows comparing utun with them show utun's own cost, the figure to \
+             expect anywhere. (2) The async device leaves tokio's reactor after 64 \
              receives in a row that found a packet waiting, and registers again before it next \
              has to wait: while it is registered, the kernel runs epoll's wake-up callback for \
              every packet queued on the device (the raw epoll row shows that cost). This \
