@@ -59,7 +59,7 @@ pub mod packet {
 pub mod offload {
     use super::*;
     use crate::offload::coalesce::{self, CoalesceOptions, Coalescer};
-    use crate::offload::vnet::{self, VnetHeader};
+    use crate::offload::vnet;
 
     /// `sizeof(struct virtio_net_hdr)`: what precedes each packet.
     pub const VNET_HDR_LEN: usize = vnet::VNET_HDR_LEN;
@@ -68,70 +68,12 @@ pub mod offload {
     /// (`VIRTIO_NET_HDR_GSO_UDP_L4`, Linux 6.2+).
     pub const UDP_GSO_KNOWN: bool = vnet::UDP_GSO_KNOWN;
 
-    /// What kind of GSO packet follows the header.
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub enum Gso {
-        /// One plain packet.
-        #[default]
-        None,
-        /// TCP over IPv4.
-        TcpV4,
-        /// TCP over IPv6.
-        TcpV6,
-        /// UDP over either.
-        UdpL4,
-    }
-
-    /// A `virtio_net_hdr`, field by field (the library's `VnetHeader`).
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-    pub struct Header {
-        /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`.
-        pub needs_csum: bool,
-        /// `VIRTIO_NET_HDR_F_DATA_VALID`.
-        pub data_valid: bool,
-        /// The GSO type.
-        pub gso: Gso,
-        /// `VIRTIO_NET_HDR_GSO_ECN`.
-        pub ecn: bool,
-        /// `hdr_len`.
-        pub hdr_len: u16,
-        /// `gso_size`.
-        pub gso_size: u16,
-        /// `csum_start`.
-        pub csum_start: u16,
-        /// `csum_offset`.
-        pub csum_offset: u16,
-    }
-
-    impl From<VnetHeader> for Header {
-        fn from(h: VnetHeader) -> Header {
-            let gso = match h.gso {
-                vnet::Gso::None => Gso::None,
-                vnet::Gso::TcpV4 => Gso::TcpV4,
-                vnet::Gso::TcpV6 => Gso::TcpV6,
-                vnet::Gso::UdpL4 => Gso::UdpL4,
-            };
-            let VnetHeader { needs_csum, data_valid, ecn, hdr_len, gso_size, csum_start, csum_offset, .. } = h;
-            Header { needs_csum, data_valid, gso, ecn, hdr_len, gso_size, csum_start, csum_offset }
-        }
-    }
-
-    impl From<Header> for VnetHeader {
-        fn from(h: Header) -> VnetHeader {
-            let gso = match h.gso {
-                Gso::None => vnet::Gso::None,
-                Gso::TcpV4 => vnet::Gso::TcpV4,
-                Gso::TcpV6 => vnet::Gso::TcpV6,
-                Gso::UdpL4 => vnet::Gso::UdpL4,
-            };
-            let Header { needs_csum, data_valid, ecn, hdr_len, gso_size, csum_start, csum_offset, .. } = h;
-            VnetHeader { needs_csum, data_valid, gso, ecn, hdr_len, gso_size, csum_start, csum_offset }
-        }
-    }
+    /// A `virtio_net_hdr`, field by field, and its GSO types: the library's own.
+    pub use crate::offload::vnet::{Gso, VnetHeader as Header};
 
     /// The header at the start of `bytes`, as the device's batch receive reads it.
     pub fn parse_header(bytes: &[u8]) -> Result<Header, ErrorKind> {
-        VnetHeader::parse(bytes).map(Header::from).map_err(|e| kind_of(&e))
+        Header::parse(bytes).map_err(|e| kind_of(&e))
     }
 
     /// What the device's batch receive does with the packet after the
@@ -139,7 +81,7 @@ pub mod offload {
     /// many were written. (Any header: one with UDP GSO, say, that these
     /// headers cannot name.)
     pub fn split(hdr: &Header, packet: &[u8], bufs: &mut [Vec<u8>], sizes: &mut [usize]) -> Result<usize, ErrorKind> {
-        crate::offload::split::split(&VnetHeader::from(*hdr), packet, bufs, sizes).map_err(|e| kind_of(&e))
+        crate::offload::split::split(hdr, packet, bufs, sizes).map_err(|e| kind_of(&e))
     }
 
     /// What the device's batch send does with `packets` (TCP and UDP merges
@@ -167,7 +109,7 @@ pub mod offload {
             let hdr = if written {
                 parse_header(record)?
             } else {
-                c.headers.get(r).copied().map(Header::from).ok_or(ErrorKind::Other)?
+                c.headers.get(r).copied().ok_or(ErrorKind::Other)?
             };
             records.push((hdr, record.get(VNET_HDR_LEN..).unwrap_or_default().to_vec()));
             at += len;

@@ -41,9 +41,12 @@ const GSO_UDP_L4: Option<u8> = match optional::VIRTIO_NET_HDR_GSO_UDP_L4 {
 /// offload's GSO type: only then can a UDP GSO packet be read or written.
 pub(crate) const UDP_GSO_KNOWN: bool = GSO_UDP_L4.is_some();
 
+// `pub` (in a crate-private module) only so that `__fuzz` can hand them
+// to the fuzz targets as they are.
+
 /// What kind of GSO packet follows the header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Gso {
+pub enum Gso {
     /// One plain packet.
     #[default]
     None,
@@ -57,21 +60,24 @@ pub(crate) enum Gso {
 
 /// A `virtio_net_hdr`, its fields as numbers (host order) and its flags as booleans.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct VnetHeader {
+pub struct VnetHeader {
     /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the transport checksum holds only the
     /// pseudo-header sum; the sum from `csum_start` goes at `csum_start + csum_offset`.
-    pub(crate) needs_csum: bool,
+    pub needs_csum: bool,
     /// `VIRTIO_NET_HDR_F_DATA_VALID`: the kernel checked the checksum already.
-    pub(crate) data_valid: bool,
-    pub(crate) gso: Gso,
+    pub data_valid: bool,
+    /// What kind of packet follows: plain, or which GSO type.
+    pub gso: Gso,
     /// `VIRTIO_NET_HDR_GSO_ECN`: a TCP GSO packet whose first segment carries CWR.
-    pub(crate) ecn: bool,
+    pub ecn: bool,
     /// Length of the headers (IP and transport), per the sender.
-    pub(crate) hdr_len: u16,
+    pub hdr_len: u16,
     /// Payload bytes per segment.
-    pub(crate) gso_size: u16,
-    pub(crate) csum_start: u16,
-    pub(crate) csum_offset: u16,
+    pub gso_size: u16,
+    /// Where the checksummed part starts (the transport header).
+    pub csum_start: u16,
+    /// Where, from `csum_start`, the checksum field is.
+    pub csum_offset: u16,
 }
 
 fn invalid(op: Op, why: &'static str) -> Error {
