@@ -210,6 +210,19 @@ pub fn disable_ipv6() -> Result<()> {
     Ok(())
 }
 
+/// IPv4 forwarding on and reverse-path filtering off in the calling
+/// thread's network namespace (`/proc/sys/net` is per namespace): what two
+/// tun devices the kernel forwards between need. Interfaces made afterwards
+/// take `default`'s filtering; the strictest of `all` and an interface's own
+/// applies.
+pub fn forward_ipv4() -> Result<()> {
+    for (path, value) in [("ip_forward", "1"), ("conf/all/rp_filter", "0"), ("conf/default/rp_filter", "0")] {
+        let path = format!("/proc/sys/net/ipv4/{path}");
+        std::fs::write(&path, value).with_context(|| format!("setting {path} = {value}"))?;
+    }
+    Ok(())
+}
+
 /// The threads of this process.
 fn thread_count() -> io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/task")?.count())

@@ -86,11 +86,7 @@ fn sysctl(path: &str, value: &str) -> Result<()> {
 /// Forwarding on, reverse-path filtering off. (IPv6 is off already: the
 /// namespace was made `without_ipv6`.)
 pub fn configure_namespace() -> Result<()> {
-    sysctl("net/ipv4/ip_forward", "1")?;
-    for conf in ["all", "default"] {
-        sysctl(&format!("net/ipv4/conf/{conf}/rp_filter"), "0")?;
-    }
-    Ok(())
+    utun_tests::netns::forward_ipv4()
 }
 
 /// `TUNSETPERSIST`: whether the interface outlives its last descriptor.

@@ -68,10 +68,6 @@ pub struct Pair {
     ports: [u16; 2],
 }
 
-fn sysctl(path: &str, value: &str) -> Result<()> {
-    std::fs::write(format!("/proc/sys/{path}"), value).with_context(|| format!("setting {path} = {value}"))
-}
-
 fn poll_in(fd: BorrowedFd<'_>, ms: i32) -> io::Result<bool> {
     let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd, its count 1, a bounded timeout.
@@ -86,10 +82,7 @@ impl Pair {
         // No IPv6: a router solicitation the kernel sends out of a device
         // would be read where a GSO packet is expected.
         utun_tests::netns::disable_ipv6()?;
-        sysctl("net/ipv4/ip_forward", "1")?;
-        for conf in ["all", "default"] {
-            sysctl(&format!("net/ipv4/conf/{conf}/rp_filter"), "0")?;
-        }
+        utun_tests::netns::forward_ipv4()?;
         let make = |name: &str, addr: Ipv4Addr| -> Result<[Device; 2]> {
             let dev = Device::with_offload(Some(name)).with_context(|| format!("creating {name}"))?;
             ensure!(dev.offload().tso, "{name}: the kernel did not grant TSO");
@@ -97,7 +90,6 @@ impl Pair {
             let iface = dev.interface();
             iface.add_address(&InterfaceAddress::new(IpAddr::V4(addr), 24)?)?;
             iface.set_up(true)?;
-            sysctl(&format!("net/ipv4/conf/{name}/rp_filter"), "0")?;
             for d in [&dev, &second] {
                 d.set_nonblocking(true)?;
             }

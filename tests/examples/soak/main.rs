@@ -252,11 +252,6 @@ mod linux {
         Ok(tally.leg)
     }
 
-    /// Writes a sysctl of this network namespace.
-    fn sysctl(path: &str, value: &str) -> Result<()> {
-        std::fs::write(format!("/proc/sys/{path}"), value).with_context(|| format!("setting {path} = {value}"))
-    }
-
     /// Waits until the kernel forwards from `a` to `b` (it drops forwarded
     /// packets for a moment after a device comes up, until the queue
     /// discipline is activated), then empties `b`.
@@ -360,10 +355,7 @@ mod linux {
             .without_ipv6()
             .enter_process()
             .context("the soak runs only in a network namespace of its own")?;
-        sysctl("net/ipv4/ip_forward", "1")?;
-        for conf in ["all", "default"] {
-            sysctl(&format!("net/ipv4/conf/{conf}/rp_filter"), "0")?;
-        }
+        utun_tests::netns::forward_ipv4()?;
         let addr = |a: [u8; 4]| InterfaceAddress::new(IpAddr::V4(a.into()), 24);
         let tun_a = TunBuilder::new().name(TUN_A).address(addr([198, 18, 1, 1])?).build()?;
         let tun_b = TunBuilder::new().name(TUN_B).address(addr([198, 18, 2, 1])?).build()?;

@@ -507,11 +507,7 @@ fn next_gso(dev: &Device, buf: &mut [u8]) -> Result<(usize, Segmentation)> {
 /// is written.
 fn gso_whole() -> Result<()> {
     utun_tests::netns::disable_ipv6()?;
-    for (path, value) in
-        [("net/ipv4/ip_forward", "1"), ("net/ipv4/conf/all/rp_filter", "0"), ("net/ipv4/conf/default/rp_filter", "0")]
-    {
-        std::fs::write(format!("/proc/sys/{path}"), value).with_context(|| format!("{path} = {value}"))?;
-    }
+    utun_tests::netns::forward_ipv4()?;
     let a = TunBuilder::new().offload(true).address(crate::cases::addr("198.18.1.1", 24, None)?).build()?;
     let b = TunBuilder::new().offload(true).address(crate::cases::addr("198.18.2.1", 24, None)?).build()?;
     let (a, b) = (a.device(), b.device());
