@@ -82,10 +82,31 @@ pub(crate) fn capacity<B: AsRef<[u8]>>(packets: &[B]) -> usize {
     packets.iter().map(|p| p.as_ref().len() + VNET_HDR_LEN).sum()
 }
 
+/// [`capacity`] of any batch of at most `packets` packets of `bytes` bytes
+/// in all (saturating: a size no buffer could have is refused by the
+/// allocation, not wrapped).
+pub(crate) fn records_capacity(packets: usize, bytes: usize) -> usize {
+    packets.saturating_mul(VNET_HDR_LEN).saturating_add(bytes)
+}
+
 impl Coalescer {
     /// A coalescer with no state yet (its buffers grow with the first batches).
     pub(crate) fn new() -> Coalescer {
         Coalescer::default()
+    }
+
+    /// Room for batches of up to `packets` packets, so that they need no
+    /// allocation.
+    pub(crate) fn reserve(&mut self, packets: usize) {
+        self.next.reserve(packets);
+        self.head.reserve(packets);
+        self.headers.reserve(packets);
+    }
+
+    /// The capacities of the per-batch vectors (what the tests compare).
+    #[cfg(test)]
+    pub(crate) fn capacities(&self) -> [usize; 3] {
+        [self.next.capacity(), self.head.capacity(), self.headers.capacity()]
     }
 
     /// Merges `packets` and writes the result into `out` as records, each a

@@ -771,3 +771,25 @@ fn write_fuzz_seeds_offload() {
     let garbage: Vec<Vec<u8>> = (0..4u8).map(|i| (0..37u8).map(|b| b.wrapping_mul(i + 3)).collect()).collect();
     write("offload_coalesce", "garbage", &batch_input(BOTH, &garbage, 0));
 }
+
+#[test]
+fn a_send_batch_with_capacity_merges_a_full_batch_without_growing() {
+    for v6 in [false, true] {
+        let payload: Vec<u8> = (0..64_000u32).map(|i| (i * 7) as u8).collect();
+        let (hdr, p) = gso_packet(&tcp_spec(v6), &payload, 1448);
+        let segs = split_all(&hdr, &p);
+        let bytes: usize = segs.iter().map(Vec::len).sum();
+        let mut batch = crate::SendBatch::with_capacity(segs.len(), bytes);
+        assert!(batch.out.len() >= capacity(&segs) && batch.lens.len() >= segs.len());
+        let out = (batch.out.as_ptr(), batch.out.capacity());
+        let lens = (batch.lens.as_ptr(), batch.lens.capacity());
+        let reserved = batch.coalescer.capacities();
+        let records = batch.coalescer.coalesce(&segs, ALL, &mut batch.out, &mut batch.lens).expect("coalesce");
+        assert_eq!(records, 1, "one flow's segments merge into one record");
+        assert_eq!((batch.out.as_ptr(), batch.out.capacity()), out);
+        assert_eq!((batch.lens.as_ptr(), batch.lens.capacity()), lens);
+        assert_eq!(batch.coalescer.capacities(), reserved);
+        // And without the capacity, the same batch needs the coalescer's room.
+        assert!(Coalescer::new().capacities().iter().all(|&c| c < segs.len()));
+    }
+}
