@@ -4,7 +4,7 @@
 //! creates (and refuses to run without).
 //!
 //! * The relay ([`relay`]): one TCP stream through two tun devices and a
-//!   relay thread per direction: utun without offload, utun with offload
+//!   relay thread, all on one CPU: utun without offload, utun with offload
 //!   (split and merged; whole packets), tun-rs with its offload.
 //! * The 64 KiB GSO loop ([`gso`]): one thread writes a GSO packet of 44
 //!   full-size TCP segments into a device and reads it back, forwarded by
@@ -23,21 +23,22 @@
 //! `target/bench/offload-measurements.json`); `cargo xtask bench` makes the
 //! report (medians, ratios within rounds, targets) from it, in
 //! BENCHMARKS.md after a full run. Allocations are counted per thread (a
-//! counting global allocator): the relay threads' after their first 64
+//! counting global allocator): the relay thread's after its first 64
 //! batches, the loops' over every measured iteration.
 //!
 //! ```text
 //! {
-//!   "format": 1,
+//!   "format": 2,
 //!   "config": {"smoke": false, "rounds": 25, "relay_bytes": 268435456, "loop_iterations": 20000,
 //!              "segments": 44, "bytes_per_iteration": 65472},
 //!   "variants": [{"key": "relay_offload", "label": "...", "part": "relay"}, ...],
 //!   "runs": [{"variant": "relay_offload", "round": 0, "nanos": 1, "bytes": 2, "packets": 3,
-//!             "allocations": 0, "counted_packets": 3}, ...]
+//!             "allocations": 0, "counted_packets": 3, "relay_cpu_nanos": 4}, ...]
 //! }
 //! ```
 //! `bytes` are TCP payload bytes for the relay, IP packet bytes for the
-//! loops; `allocations` were counted over `counted_packets`.
+//! loops; `allocations` were counted over `counted_packets`;
+//! `relay_cpu_nanos` is the relay thread's CPU time (0 for the loops).
 
 #[cfg(target_os = "linux")]
 mod counters;
@@ -76,7 +77,7 @@ mod linux {
     use crate::gso;
     use crate::relay::{self, Relay};
 
-    const FORMAT: u64 = 1;
+    const FORMAT: u64 = 2;
 
     /// The variants, in the order tables list them: key, label, part.
     const VARIANTS: [(&str, &str, &str); 9] = [
@@ -148,17 +149,10 @@ mod linux {
         })
     }
 
-    fn run_json(
-        variant: &str,
-        round: usize,
-        nanos: u64,
-        bytes: u64,
-        packets: u64,
-        allocations: u64,
-        counted: u64,
-    ) -> Value {
-        json!({"variant": variant, "round": round, "nanos": nanos, "bytes": bytes, "packets": packets,
-               "allocations": allocations, "counted_packets": counted})
+    fn run_json(variant: &str, round: usize, s: &relay::Sample) -> Value {
+        json!({"variant": variant, "round": round, "nanos": s.nanos, "bytes": s.bytes, "packets": s.packets,
+               "allocations": s.allocations, "counted_packets": s.steady_packets,
+               "relay_cpu_nanos": s.relay_cpu_nanos})
     }
 
     pub fn run() -> Result<()> {
@@ -188,7 +182,7 @@ mod linux {
                             _ => Relay::TunRs,
                         };
                         let s = relay::once(kind, o.relay_bytes).with_context(|| format!("{key}, round {round}"))?;
-                        run_json(key, round, s.nanos, s.bytes, s.packets, s.allocations, s.steady_packets)
+                        run_json(key, round, &s)
                     }
                     _ => {
                         let s = match key {
@@ -200,7 +194,16 @@ mod linux {
                         .with_context(|| format!("{key}, round {round}"))?;
                         let packets = s.iterations * gso::SEGMENTS as u64;
                         let bytes = s.iterations * gso::BYTES_PER_ITERATION as u64;
-                        run_json(key, round, s.nanos, bytes, packets, s.allocations, packets)
+                        // Every packet of a loop is counted; no relay thread.
+                        let sample = relay::Sample {
+                            nanos: s.nanos,
+                            bytes,
+                            packets,
+                            allocations: s.allocations,
+                            steady_packets: packets,
+                            relay_cpu_nanos: 0,
+                        };
+                        run_json(key, round, &sample)
                     }
                 };
                 let gbit = run["bytes"].as_f64().unwrap_or(0.0) * 8.0 / run["nanos"].as_f64().unwrap_or(1.0);

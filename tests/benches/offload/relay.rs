@@ -1,14 +1,14 @@
 //! The relay: one TCP stream between two network namespaces joined only by
-//! two tun devices and a relay thread per direction that moves every packet
-//! one device hands over into the other (the e2e test
+//! two tun devices and one relay thread that moves every packet either
+//! device hands over into the other (the e2e test
 //! `a_tcp_stream_crosses_two_offload_devices_intact_and_gso_is_split` as a
 //! measurement).
 //!
 //! Device A (10.77.0.1, peer 10.77.0.2) is in the benchmark's namespace,
 //! device B (10.77.0.2, peer 10.77.0.1) in a fresh one, where the receiver
-//! listens; the sender in the benchmark's namespace writes [`Relay::bytes`]
-//! and the receiver counts them. Each relay thread waits with `poll`, then
-//! moves one batch:
+//! listens; the sender in the benchmark's namespace writes the transfer's
+//! bytes and the receiver counts them. The relay thread waits with one `poll` on
+//! both devices, then moves one batch from each that is readable:
 //!
 //! * `relay_plain`: `Device::new` (no offload): `recv_batch` reads the
 //!   packets waiting (one `read` each), `send_batch` writes them (one
@@ -21,6 +21,18 @@
 //! * `relay_tun_rs`: tun-rs 2.8 with its offload (`DeviceBuilder::offload`,
 //!   `recv_multiple` and `send_multiple` with a `GROTable`), as its
 //!   documentation shows.
+//!
+//! The sender, the receiver and the relay thread all run on one CPU
+//! ([`CPU`]), and the sender's congestion control is CUBIC ([`CONGESTION`]):
+//! the rate is then what a byte costs in CPU time along the whole path (the
+//! two TCP ends, the relay, and the kernel's work between them), and what
+//! the relay saves shows in it. Measured on the 2-CPU machines this project
+//! runs on, with the stream's ends on one CPU and the relay on the other,
+//! neither CPU was busy more than ~70% of a transfer and the rate followed
+//! how the two CPUs' wake-ups lined up (rounds of one variant spread
+//! ±20%, the same comparison gave 0.94 in one run and 1.03 in the next); with
+//! the machine's default BBR the rate followed BBR's pacing, i.e. its
+//! estimate of the path's bandwidth, rather than the relay.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -41,13 +53,15 @@ use crate::counters;
 /// Buffers a batch may fill: a 64 KiB GSO packet of 1448-byte segments
 /// makes 46.
 const SLOTS: usize = 64;
-/// Where the TCP sender and receiver run, and where the relay threads run:
-/// the stream's two ends on one CPU, the relay on the other, the same for
-/// every variant (left to the scheduler, the four threads' placement, and
-/// with it the rate, changed from run to run by up to a factor of three).
-const STREAM_CPU: usize = 0;
-const RELAY_CPU: usize = 1;
-/// Batches each relay thread moves before its allocations are counted.
+/// A buffer's length: room for any packet on a 1500-byte link.
+const SLOT_LEN: usize = 2048;
+/// The CPU the sender, the receiver and the relay thread run on (the
+/// first the process may use): one for all, the same for every variant.
+const CPU: usize = 0;
+/// The sender's congestion control (`TCP_CONGESTION`): CUBIC, the kernel's
+/// own default (`CONFIG_DEFAULT_TCP_CONG`), whatever the machine's is.
+const CONGESTION: &str = "cubic";
+/// Batches the relay thread moves before its allocations are counted.
 const WARMUP_BATCHES: u64 = 64;
 
 /// A relay variant.
@@ -63,12 +77,15 @@ pub enum Relay {
 pub struct Sample {
     pub nanos: u64,
     pub bytes: u64,
-    /// Packets the relay threads moved (after splitting, before merging).
+    /// Packets the relay thread moved (after splitting, before merging).
     pub packets: u64,
-    /// Allocations of the relay threads after their first [`WARMUP_BATCHES`].
+    /// Allocations of the relay thread after its first [`WARMUP_BATCHES`].
     pub allocations: u64,
     /// Packets moved in that steady state.
     pub steady_packets: u64,
+    /// CPU time the relay thread used (user and system, the kernel's work
+    /// done on its behalf included).
+    pub relay_cpu_nanos: u64,
 }
 
 fn ip(args: &[&str]) -> Result<()> {
@@ -110,10 +127,31 @@ impl End {
     }
 }
 
-fn readable(fd: RawFd) -> bool {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd, its count 1, a bounded timeout.
-    unsafe { libc::poll(&mut pfd, 1, 100) > 0 }
+/// Waits (at most 100 ms) for either of `fds` to be readable; says which are.
+fn readable(fds: [RawFd; 2]) -> [bool; 2] {
+    let mut pfds = fds.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
+    // SAFETY: two valid pollfds, their count, a bounded timeout.
+    if unsafe { libc::poll(pfds.as_mut_ptr(), 2, 100) } <= 0 {
+        return [false; 2];
+    }
+    pfds.map(|p| p.revents & libc::POLLIN != 0)
+}
+
+/// The relay loop: waits for either device (`fds`: A, B) and moves one
+/// batch from each that is readable with `step` (0: A to B, 1: B to A),
+/// which says how many packets it moved (`None`: nothing was waiting after all).
+fn run(fds: [RawFd; 2], stop: &AtomicBool, mut step: impl FnMut(usize) -> Result<Option<usize>>) -> Result<Counts> {
+    let mut steady = Steady::new();
+    while !stop.load(Ordering::Relaxed) {
+        for (d, ready) in readable(fds).into_iter().enumerate() {
+            if ready {
+                if let Some(n) = step(d)? {
+                    steady.batch(n);
+                }
+            }
+        }
+    }
+    Ok(steady.finish())
 }
 
 /// A buffer the whole of which `recv_batch` may fill, and whose packet (its
@@ -136,12 +174,13 @@ impl AsMut<[u8]> for Slot {
     }
 }
 
-/// Counts of one relay thread.
+/// Counts of the relay thread.
 #[derive(Default)]
 struct Counts {
     packets: u64,
     allocations: u64,
     steady_packets: u64,
+    cpu_nanos: u64,
 }
 
 struct Steady {
@@ -166,6 +205,7 @@ impl Steady {
     }
 
     fn finish(mut self) -> Counts {
+        self.counts.cpu_nanos = counters::thread_cpu_nanos();
         if self.batches >= WARMUP_BATCHES {
             self.counts.allocations = counters::thread_allocations() - self.allocations_at_start;
         }
@@ -173,92 +213,138 @@ impl Steady {
     }
 }
 
-fn relay_utun(from: &Device, to: &Device, stop: &AtomicBool) -> Result<Counts> {
-    let mut rx = RecvBatch::new();
-    let mut tx = SendBatch::new();
-    let mut slots: Vec<Slot> = (0..SLOTS).map(|_| Slot { buf: vec![0u8; 2048], len: 0 }).collect();
-    let mut sizes = [0usize; SLOTS];
-    let mut steady = Steady::new();
-    while !stop.load(Ordering::Relaxed) {
-        if !readable(from.as_raw_fd()) {
-            continue;
-        }
-        let n = match from.recv_batch(&mut rx, &mut slots, &mut sizes) {
-            Ok(n) => n,
-            Err(e) if e.is_would_block() => continue,
-            Err(e) => return Err(e.into()),
-        };
-        for (slot, &len) in slots.iter_mut().zip(&sizes).take(n) {
-            slot.len = len;
-        }
-        to.send_batch(&mut tx, &slots[..n])?;
-        steady.batch(n);
-    }
-    Ok(steady.finish())
+/// One direction's reusable batch state (utun).
+struct UtunState {
+    rx: RecvBatch,
+    tx: SendBatch,
+    slots: Vec<Slot>,
+    sizes: [usize; SLOTS],
+    whole: Vec<u8>,
 }
 
-fn relay_whole(from: &Device, to: &Device, stop: &AtomicBool) -> Result<Counts> {
-    let mut buf = vec![0u8; 65_575];
-    let mut steady = Steady::new();
-    while !stop.load(Ordering::Relaxed) {
-        if !readable(from.as_raw_fd()) {
-            continue;
+impl UtunState {
+    fn new() -> UtunState {
+        UtunState {
+            rx: RecvBatch::new(),
+            // Room for a full batch from the start: no buffer grows as the
+            // stream's batches do.
+            tx: SendBatch::with_capacity(SLOTS, SLOTS * SLOT_LEN),
+            slots: (0..SLOTS).map(|_| Slot { buf: vec![0u8; SLOT_LEN], len: 0 }).collect(),
+            sizes: [0; SLOTS],
+            whole: vec![0u8; 65_575],
         }
-        let (n, segmentation) = match from.recv_gso(&mut buf) {
+    }
+}
+
+fn relay_utun(kind: Relay, devs: [&Device; 2], stop: &AtomicBool) -> Result<Counts> {
+    let mut states = [UtunState::new(), UtunState::new()];
+    let fds = [devs[0].as_raw_fd(), devs[1].as_raw_fd()];
+    run(fds, stop, |d| {
+        let (from, to, st) = (devs[d], devs[1 - d], &mut states[d]);
+        step_utun(kind, from, to, st)
+    })
+}
+
+/// Moves one batch (one packet, whole, for `relay_whole`) from `from` to `to`.
+fn step_utun(kind: Relay, from: &Device, to: &Device, st: &mut UtunState) -> Result<Option<usize>> {
+    if kind == Relay::Whole {
+        let (n, segmentation) = match from.recv_gso(&mut st.whole) {
             Ok(got) => got,
-            Err(e) if e.is_would_block() => continue,
+            Err(e) if e.is_would_block() => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        to.send_gso(&buf[..n], segmentation)?;
-        steady.batch(1);
+        to.send_gso(&st.whole[..n], segmentation)?;
+        return Ok(Some(1));
     }
-    Ok(steady.finish())
+    let n = match from.recv_batch(&mut st.rx, &mut st.slots, &mut st.sizes) {
+        Ok(n) => n,
+        Err(e) if e.is_would_block() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    for (slot, &len) in st.slots.iter_mut().zip(&st.sizes).take(n) {
+        slot.len = len;
+    }
+    to.send_batch(&mut st.tx, &st.slots[..n])?;
+    Ok(Some(n))
 }
 
-fn relay_tun_rs(from: &tun_rs::SyncDevice, to: &tun_rs::SyncDevice, stop: &AtomicBool) -> Result<Counts> {
-    const OFFSET: usize = tun_rs::VIRTIO_NET_HDR_LEN;
-    const CAPACITY: usize = OFFSET + 2048;
-    let mut original = vec![0u8; OFFSET + 65_535];
-    // Room for a whole GSO packet in every buffer: `send_multiple` merges
-    // segments into the first buffer of their flow, and grows it otherwise.
-    let mut bufs: Vec<Vec<u8>> = (0..SLOTS)
-        .map(|_| {
-            let mut b = Vec::with_capacity(OFFSET + 65_535);
-            b.resize(CAPACITY, 0);
-            b
-        })
-        .collect();
-    let mut sizes = [0usize; SLOTS];
-    let mut gro = tun_rs::GROTable::default();
-    let mut steady = Steady::new();
-    while !stop.load(Ordering::Relaxed) {
-        if !readable(from.as_raw_fd()) {
-            continue;
+/// One direction's reusable batch state (tun-rs).
+struct TunRsState {
+    original: Vec<u8>,
+    bufs: Vec<Vec<u8>>,
+    sizes: [usize; SLOTS],
+    gro: tun_rs::GROTable,
+}
+
+const TUN_RS_OFFSET: usize = tun_rs::VIRTIO_NET_HDR_LEN;
+const TUN_RS_CAPACITY: usize = TUN_RS_OFFSET + 2048;
+
+impl TunRsState {
+    fn new() -> TunRsState {
+        TunRsState {
+            original: vec![0u8; TUN_RS_OFFSET + 65_535],
+            // Room for a whole GSO packet in every buffer: `send_multiple`
+            // merges segments into the first buffer of their flow, and grows
+            // it otherwise.
+            bufs: (0..SLOTS)
+                .map(|_| {
+                    let mut b = Vec::with_capacity(TUN_RS_OFFSET + 65_535);
+                    b.resize(TUN_RS_CAPACITY, 0);
+                    b
+                })
+                .collect(),
+            sizes: [0; SLOTS],
+            gro: tun_rs::GROTable::default(),
         }
-        let n = match from.recv_multiple(&mut original, &mut bufs, &mut sizes, OFFSET) {
+    }
+}
+
+fn relay_tun_rs(devs: [&tun_rs::SyncDevice; 2], stop: &AtomicBool) -> Result<Counts> {
+    let mut states = [TunRsState::new(), TunRsState::new()];
+    let fds = [devs[0].as_raw_fd(), devs[1].as_raw_fd()];
+    run(fds, stop, |d| {
+        let (from, to, st) = (devs[d], devs[1 - d], &mut states[d]);
+        let n = match from.recv_multiple(&mut st.original, &mut st.bufs, &mut st.sizes, TUN_RS_OFFSET) {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        for (buf, &len) in bufs.iter_mut().zip(&sizes).take(n) {
-            buf.truncate(OFFSET + len);
+        for (buf, &len) in st.bufs.iter_mut().zip(&st.sizes).take(n) {
+            buf.truncate(TUN_RS_OFFSET + len);
         }
-        to.send_multiple(&mut gro, &mut bufs[..n], OFFSET)?;
-        for buf in &mut bufs[..n] {
-            buf.resize(CAPACITY, 0);
+        to.send_multiple(&mut st.gro, &mut st.bufs[..n], TUN_RS_OFFSET)?;
+        for buf in &mut st.bufs[..n] {
+            buf.resize(TUN_RS_CAPACITY, 0);
         }
-        steady.batch(n);
-    }
-    Ok(steady.finish())
+        Ok(Some(n))
+    })
 }
 
-fn relay(kind: Relay, from: &End, to: &End, stop: &AtomicBool) -> Result<Counts> {
-    match (from, to) {
-        (End::Utun(from), End::Utun(to)) if kind == Relay::Whole => relay_whole(from, to, stop),
-        (End::Utun(from), End::Utun(to)) => relay_utun(from, to, stop),
-        (End::TunRs(from), End::TunRs(to)) => relay_tun_rs(from, to, stop),
+fn relay(kind: Relay, a: &End, b: &End, stop: &AtomicBool) -> Result<Counts> {
+    match (a, b) {
+        (End::Utun(a), End::Utun(b)) => relay_utun(kind, [a, b], stop),
+        (End::TunRs(a), End::TunRs(b)) => relay_tun_rs([a, b], stop),
         _ => Err(anyhow!("a relay between a utun and a tun-rs device")),
     }
+}
+
+/// Sets the socket's congestion control to [`CONGESTION`].
+fn set_congestion(conn: &TcpStream) -> Result<()> {
+    // SAFETY: a socket the caller owns; the option's value is the name's
+    // bytes, its length given.
+    let r = unsafe {
+        libc::setsockopt(
+            conn.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            CONGESTION.as_ptr().cast(),
+            CONGESTION.len() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("TCP_CONGESTION {CONGESTION}"));
+    }
+    Ok(())
 }
 
 /// One transfer of `bytes` through the relay.
@@ -267,7 +353,7 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
     let (dev_tx, dev_rx) = mpsc::channel::<(End, SocketAddr)>();
     let receiver = thread::spawn(move || {
         Namespace::new().run_within(Duration::from_secs(300), move || {
-            crate::cpu::pin(STREAM_CPU)?;
+            crate::cpu::pin(CPU)?;
             let b = End::new(relay_kind, "10.77.0.2", "10.77.0.1")?;
             let listener = TcpListener::bind("10.77.0.2:0")?;
             dev_tx.send((b, listener.local_addr()?)).map_err(|_| anyhow!("gone"))?;
@@ -285,22 +371,21 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
         })
     });
     let (b, addr) = dev_rx.recv_timeout(Duration::from_secs(10))?;
-    let (a, b) = (Arc::new(a), Arc::new(b));
     let stop = Arc::new(AtomicBool::new(false));
-    let spawn = |from: &Arc<End>, to: &Arc<End>| {
-        let (from, to, stop) = (from.clone(), to.clone(), stop.clone());
+    let relay_thread = {
+        let stop = stop.clone();
         thread::spawn(move || {
-            crate::cpu::pin(RELAY_CPU)?;
-            relay(relay_kind, &from, &to, &stop)
+            crate::cpu::pin(CPU)?;
+            relay(relay_kind, &a, &b, &stop)
         })
     };
-    let relays = [spawn(&a, &b), spawn(&b, &a)];
     let chunk = vec![0x5au8; CHUNK];
     let start = Instant::now();
     // The sender: a thread of its own (in the benchmark's namespace), pinned.
     let sender = thread::spawn(move || -> Result<()> {
-        crate::cpu::pin(STREAM_CPU)?;
+        crate::cpu::pin(CPU)?;
         let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        set_congestion(&conn)?;
         conn.set_write_timeout(Some(Duration::from_secs(30)))?;
         for _ in 0..bytes / chunk.len() {
             conn.write_all(&chunk)?;
@@ -312,17 +397,18 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
     let sent = sender.join().map_err(|_| anyhow!("sender panicked"))?;
     let nanos = start.elapsed().as_nanos() as u64;
     stop.store(true, Ordering::Relaxed);
-    let mut sample = Sample { nanos, bytes: bytes as u64, packets: 0, allocations: 0, steady_packets: 0 };
-    for r in relays {
-        let c = r.join().map_err(|_| anyhow!("relay panicked"))??;
-        sample.packets += c.packets;
-        sample.allocations += c.allocations;
-        sample.steady_packets += c.steady_packets;
-    }
+    let c = relay_thread.join().map_err(|_| anyhow!("relay panicked"))??;
     sent?;
     let got = got?;
     ensure!(got == bytes / CHUNK * CHUNK, "{got} bytes arrived of {bytes}");
-    Ok(sample)
+    Ok(Sample {
+        nanos,
+        bytes: bytes as u64,
+        packets: c.packets,
+        allocations: c.allocations,
+        steady_packets: c.steady_packets,
+        relay_cpu_nanos: c.cpu_nanos,
+    })
 }
 
 /// The sender's chunk: a transfer is a whole number of them.
