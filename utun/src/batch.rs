@@ -123,6 +123,10 @@ impl SendBatch {
     /// included (with [`new`](SendBatch::new), the buffers grow with the
     /// first batches, up to the largest). Elsewhere the same as `new`.
     ///
+    /// The room is a hint, never a failure: a size that cannot be had (one
+    /// that overflows, or more memory than there is) is not reserved, and
+    /// the buffers then grow with the batches as they do after `new`.
+    ///
     /// ```
     /// // Up to 64 packets of at most 1500 bytes a batch.
     /// let batch = utun::SendBatch::with_capacity(64, 64 * 1500);
@@ -132,10 +136,17 @@ impl SendBatch {
         #[cfg(target_os = "linux")]
         {
             let mut batch = SendBatch::new();
-            batch.coalescer.reserve(packets);
             let records = crate::offload::coalesce::records_capacity(packets, bytes);
-            batch.out = vec![0; records];
-            batch.lens = vec![0; packets];
+            if batch.coalescer.try_reserve(packets)
+                && batch.out.try_reserve_exact(records).is_ok()
+                && batch.lens.try_reserve_exact(packets).is_ok()
+            {
+                // Within the capacity just reserved: no allocation.
+                batch.out.resize(records, 0);
+                batch.lens.resize(packets, 0);
+            } else {
+                batch = SendBatch::new();
+            }
             batch
         }
         #[cfg(not(target_os = "linux"))]
@@ -143,6 +154,27 @@ impl SendBatch {
             let _ = (packets, bytes);
             SendBatch::new()
         }
+    }
+
+    /// Merges `packets` into the records [`Device::send_batch`](crate::Device::send_batch)
+    /// writes (a Linux offload device's first attempt at a batch): grows
+    /// `out` and `lens` when the batch needs more room than they have, then
+    /// coalesces into them; `records` says how many were made.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn merge<B: AsRef<[u8]>>(
+        &mut self,
+        packets: &[B],
+        options: crate::offload::coalesce::CoalesceOptions,
+    ) -> Result<(), Error> {
+        let need = crate::offload::coalesce::capacity(packets);
+        if self.out.len() < need {
+            self.out.resize(need, 0);
+        }
+        if self.lens.len() < packets.len() {
+            self.lens.resize(packets.len(), 0);
+        }
+        self.records = self.coalescer.coalesce(packets, options, &mut self.out, &mut self.lens)?;
+        Ok(())
     }
 }
 

@@ -5,7 +5,8 @@
 //!
 //! * The relay ([`relay`]): one TCP stream through two tun devices and a
 //!   relay thread, all on one CPU: utun without offload, utun with offload
-//!   (split and merged; whole packets), tun-rs with its offload.
+//!   (split and merged; whole packets), tun-rs with its offload; and, for
+//!   context, utun and tun-rs with offload with the relay on a CPU of its own.
 //! * The 64 KiB GSO loop ([`gso`]): one thread writes a GSO packet of 44
 //!   full-size TCP segments into a device and reads it back, forwarded by
 //!   the kernel, out of the other: utun's whole-packet calls (`send_gso`,
@@ -28,17 +29,21 @@
 //!
 //! ```text
 //! {
-//!   "format": 2,
-//!   "config": {"smoke": false, "rounds": 25, "relay_bytes": 268435456, "loop_iterations": 20000,
-//!              "segments": 44, "bytes_per_iteration": 65472},
+//!   "format": 3,
+//!   "config": {"smoke": false, "rounds": 25, "relay_bytes": 268435456, "relay_congestion": "cubic",
+//!              "default_congestion": "bbr", "loop_iterations": 20000, "segments": 44,
+//!              "bytes_per_iteration": 65472},
 //!   "variants": [{"key": "relay_offload", "label": "...", "part": "relay"}, ...],
 //!   "runs": [{"variant": "relay_offload", "round": 0, "nanos": 1, "bytes": 2, "packets": 3,
-//!             "allocations": 0, "counted_packets": 3, "relay_cpu_nanos": 4}, ...]
+//!             "allocations": 0, "counted_packets": 3, "relay_cpu_nanos": 4,
+//!             "stream_cpu_nanos": 5}, ...]
 //! }
 //! ```
 //! `bytes` are TCP payload bytes for the relay, IP packet bytes for the
 //! loops; `allocations` were counted over `counted_packets`;
-//! `relay_cpu_nanos` is the relay thread's CPU time (0 for the loops).
+//! `relay_cpu_nanos` is the relay thread's CPU time, `stream_cpu_nanos` the
+//! sender's and receiver's (both 0 for the loops). The config also names
+//! the relay sender's congestion control and the machine's default.
 
 #[cfg(target_os = "linux")]
 mod counters;
@@ -75,16 +80,18 @@ mod linux {
     use utun_tests::netns::Namespace;
 
     use crate::gso;
-    use crate::relay::{self, Relay};
+    use crate::relay::{self, Layout, Relay};
 
-    const FORMAT: u64 = 2;
+    const FORMAT: u64 = 3;
 
     /// The variants, in the order tables list them: key, label, part.
-    const VARIANTS: [(&str, &str, &str); 9] = [
+    const VARIANTS: [(&str, &str, &str); 11] = [
         ("relay_plain", "relay, utun without offload", "relay"),
         ("relay_offload", "relay, utun with offload", "relay"),
         ("relay_whole", "relay, utun with offload, recv_gso/send_gso (whole packets)", "relay"),
         ("relay_tun_rs", "relay, tun-rs with offload", "relay"),
+        ("relay_offload_apart", "relay on a CPU of its own, utun with offload", "relay"),
+        ("relay_tun_rs_apart", "relay on a CPU of its own, tun-rs with offload", "relay"),
         ("gso_raw", "64 KiB GSO loop, raw write/read", "loop"),
         ("gso_utun", "64 KiB GSO loop, utun send_gso/recv_gso", "loop"),
         ("gso_split", "64 KiB GSO loop, utun send_batch/recv_batch (merge, split)", "loop"),
@@ -152,7 +159,15 @@ mod linux {
     fn run_json(variant: &str, round: usize, s: &relay::Sample) -> Value {
         json!({"variant": variant, "round": round, "nanos": s.nanos, "bytes": s.bytes, "packets": s.packets,
                "allocations": s.allocations, "counted_packets": s.steady_packets,
-               "relay_cpu_nanos": s.relay_cpu_nanos})
+               "relay_cpu_nanos": s.relay_cpu_nanos, "stream_cpu_nanos": s.stream_cpu_nanos})
+    }
+
+    /// The machine's default congestion control (what the relay's sender
+    /// does not use), as the benchmark's namespace has it.
+    fn default_congestion() -> String {
+        std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown".to_string())
     }
 
     pub fn run() -> Result<()> {
@@ -174,14 +189,21 @@ mod linux {
                     continue;
                 }
                 let run = match key {
-                    "relay_plain" | "relay_offload" | "relay_whole" | "relay_tun_rs" => {
+                    "relay_plain"
+                    | "relay_offload"
+                    | "relay_whole"
+                    | "relay_tun_rs"
+                    | "relay_offload_apart"
+                    | "relay_tun_rs_apart" => {
                         let kind = match key {
                             "relay_plain" => Relay::Plain,
-                            "relay_offload" => Relay::Offload,
+                            "relay_offload" | "relay_offload_apart" => Relay::Offload,
                             "relay_whole" => Relay::Whole,
                             _ => Relay::TunRs,
                         };
-                        let s = relay::once(kind, o.relay_bytes).with_context(|| format!("{key}, round {round}"))?;
+                        let layout = if key.ends_with("_apart") { Layout::Apart } else { Layout::OneCpu };
+                        let s = relay::once(kind, layout, o.relay_bytes)
+                            .with_context(|| format!("{key}, round {round}"))?;
                         run_json(key, round, &s)
                     }
                     _ => {
@@ -202,6 +224,7 @@ mod linux {
                             allocations: s.allocations,
                             steady_packets: packets,
                             relay_cpu_nanos: 0,
+                            stream_cpu_nanos: 0,
                         };
                         run_json(key, round, &sample)
                     }
@@ -217,6 +240,7 @@ mod linux {
         let doc = json!({
             "format": FORMAT,
             "config": {"smoke": o.smoke, "rounds": o.rounds, "relay_bytes": o.relay_bytes,
+                       "relay_congestion": relay::CONGESTION, "default_congestion": default_congestion(),
                        "loop_iterations": o.iterations, "segments": gso::SEGMENTS,
                        "bytes_per_iteration": gso::BYTES_PER_ITERATION},
             "variants": VARIANTS.iter().map(|(key, label, part)| json!({"key": key, "label": label, "part": part}))

@@ -23,16 +23,20 @@
 //!   documentation shows.
 //!
 //! The sender, the receiver and the relay thread all run on one CPU
-//! ([`CPU`]), and the sender's congestion control is CUBIC ([`CONGESTION`]):
-//! the rate is then what a byte costs in CPU time along the whole path (the
-//! two TCP ends, the relay, and the kernel's work between them), and what
-//! the relay saves shows in it. Measured on the 2-CPU machines this project
-//! runs on, with the stream's ends on one CPU and the relay on the other,
-//! neither CPU was busy more than ~70% of a transfer and the rate followed
-//! how the two CPUs' wake-ups lined up (rounds of one variant spread
-//! ±20%, the same comparison gave 0.94 in one run and 1.03 in the next); with
-//! the machine's default BBR the rate followed BBR's pacing, i.e. its
-//! estimate of the path's bandwidth, rather than the relay.
+//! ([`Layout::OneCpu`]), and the sender's congestion control is CUBIC
+//! ([`CONGESTION`]): the rate is then what a byte costs in CPU time along
+//! the whole path (the two TCP ends, the relay, and the kernel's work
+//! between them), and what the relay saves shows in it. That layout was
+//! chosen after measuring the first one, kept as the context variants
+//! `relay_offload_apart` and `relay_tun_rs_apart` ([`Layout::Apart`]: the
+//! stream's ends on one CPU, the relay on the other): there neither CPU was
+//! busy more than ~70% of a transfer, the rate followed how the two CPUs'
+//! wake-ups lined up, and the utun/tun-rs ratio went from 0.89 to 1.20
+//! between runs of the same code, while utun's relay used less CPU per
+//! byte in every run; with the machine's default congestion control, BBR,
+//! the rate also followed BBR's pacing (its estimate of the path's
+//! bandwidth). Each run records the CPU time of the relay thread and of
+//! the stream's two ends, so that the report can show how busy the CPU was.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -55,13 +59,33 @@ use crate::counters;
 const SLOTS: usize = 64;
 /// A buffer's length: room for any packet on a 1500-byte link.
 const SLOT_LEN: usize = 2048;
-/// The CPU the sender, the receiver and the relay thread run on (the
-/// first the process may use): one for all, the same for every variant.
-const CPU: usize = 0;
+/// Where the sender, the receiver and the relay thread run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// All three on one CPU (the first the process may use): the rate is
+    /// what a byte costs in CPU time along the whole path. The targets' layout.
+    OneCpu,
+    /// The sender and receiver on the first CPU, the relay thread on the
+    /// second: the layout of the benchmark's first version, kept as context
+    /// (neither CPU is busy all the time; the rate follows how the two CPUs'
+    /// wake-ups line up).
+    Apart,
+}
+
+impl Layout {
+    /// The CPUs of the stream's two ends and of the relay thread.
+    fn cpus(self) -> (usize, usize) {
+        match self {
+            Layout::OneCpu => (0, 0),
+            Layout::Apart => (0, 1),
+        }
+    }
+}
+
 /// The sender's congestion control (`TCP_CONGESTION`): CUBIC, the kernel's
 /// own default (`CONFIG_DEFAULT_TCP_CONG`), whatever the machine's is.
-const CONGESTION: &str = "cubic";
-/// Batches the relay thread moves before its allocations are counted.
+pub const CONGESTION: &str = "cubic";
+/// Batches the relay thread moves each way before its allocations are counted.
 const WARMUP_BATCHES: u64 = 64;
 
 /// A relay variant.
@@ -83,9 +107,13 @@ pub struct Sample {
     pub allocations: u64,
     /// Packets moved in that steady state.
     pub steady_packets: u64,
-    /// CPU time the relay thread used (user and system, the kernel's work
-    /// done on its behalf included).
+    /// CPU time charged to the relay thread (user and system; the kernel's
+    /// network processing that ran in it, such as the receiving TCP's
+    /// after a `write` to a tun, and interrupts that came while it ran,
+    /// included).
     pub relay_cpu_nanos: u64,
+    /// CPU time charged to the sender and receiver threads over the transfer.
+    pub stream_cpu_nanos: u64,
 }
 
 fn ip(args: &[&str]) -> Result<()> {
@@ -127,14 +155,16 @@ impl End {
     }
 }
 
-/// Waits (at most 100 ms) for either of `fds` to be readable; says which are.
+/// Waits (at most 100 ms) for either of `fds` to be readable; says which
+/// are. An error or hang-up counts as readable, for the read to report it
+/// (rather than `poll` returning at once, again and again).
 fn readable(fds: [RawFd; 2]) -> [bool; 2] {
     let mut pfds = fds.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
     // SAFETY: two valid pollfds, their count, a bounded timeout.
     if unsafe { libc::poll(pfds.as_mut_ptr(), 2, 100) } <= 0 {
         return [false; 2];
     }
-    pfds.map(|p| p.revents & libc::POLLIN != 0)
+    pfds.map(|p| p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0)
 }
 
 /// The relay loop: waits for either device (`fds`: A, B) and moves one
@@ -146,7 +176,7 @@ fn run(fds: [RawFd; 2], stop: &AtomicBool, mut step: impl FnMut(usize) -> Result
         for (d, ready) in readable(fds).into_iter().enumerate() {
             if ready {
                 if let Some(n) = step(d)? {
-                    steady.batch(n);
+                    steady.batch(d, n);
                 }
             }
         }
@@ -184,30 +214,32 @@ struct Counts {
 }
 
 struct Steady {
-    batches: u64,
+    /// Batches moved each way (0: A to B, 1: B to A).
+    batches: [u64; 2],
     counts: Counts,
-    allocations_at_start: u64,
+    /// The thread's allocations when both ways had moved [`WARMUP_BATCHES`].
+    allocations_at_start: Option<u64>,
 }
 
 impl Steady {
     fn new() -> Steady {
-        Steady { batches: 0, counts: Counts::default(), allocations_at_start: 0 }
+        Steady { batches: [0; 2], counts: Counts::default(), allocations_at_start: None }
     }
 
-    fn batch(&mut self, packets: usize) {
-        self.batches += 1;
+    fn batch(&mut self, direction: usize, packets: usize) {
+        self.batches[direction] += 1;
         self.counts.packets += packets as u64;
-        if self.batches == WARMUP_BATCHES {
-            self.allocations_at_start = counters::thread_allocations();
-        } else if self.batches > WARMUP_BATCHES {
+        if self.allocations_at_start.is_some() {
             self.counts.steady_packets += packets as u64;
+        } else if self.batches.iter().all(|&b| b >= WARMUP_BATCHES) {
+            self.allocations_at_start = Some(counters::thread_allocations());
         }
     }
 
     fn finish(mut self) -> Counts {
         self.counts.cpu_nanos = counters::thread_cpu_nanos();
-        if self.batches >= WARMUP_BATCHES {
-            self.counts.allocations = counters::thread_allocations() - self.allocations_at_start;
+        if let Some(start) = self.allocations_at_start {
+            self.counts.allocations = counters::thread_allocations() - start;
         }
         self.counts
     }
@@ -347,24 +379,26 @@ fn set_congestion(conn: &TcpStream) -> Result<()> {
     Ok(())
 }
 
-/// One transfer of `bytes` through the relay.
-pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
+/// One transfer of `bytes` through the relay, its threads placed as `layout` says.
+pub fn once(relay_kind: Relay, layout: Layout, bytes: usize) -> Result<Sample> {
+    let (stream_cpu, relay_cpu) = layout.cpus();
     let a = End::new(relay_kind, "10.77.0.1", "10.77.0.2")?;
     let (dev_tx, dev_rx) = mpsc::channel::<(End, SocketAddr)>();
     let receiver = thread::spawn(move || {
         Namespace::new().run_within(Duration::from_secs(300), move || {
-            crate::cpu::pin(CPU)?;
+            crate::cpu::pin(stream_cpu)?;
             let b = End::new(relay_kind, "10.77.0.2", "10.77.0.1")?;
             let listener = TcpListener::bind("10.77.0.2:0")?;
             dev_tx.send((b, listener.local_addr()?)).map_err(|_| anyhow!("gone"))?;
             let (mut conn, _) = listener.accept()?;
+            let cpu_at_start = counters::thread_cpu_nanos();
             conn.set_read_timeout(Some(Duration::from_secs(30)))?;
             let mut buf = vec![0u8; 1 << 18];
             let mut got = 0usize;
             loop {
                 let n = conn.read(&mut buf)?;
                 if n == 0 {
-                    break Ok(got);
+                    break Ok((got, counters::thread_cpu_nanos() - cpu_at_start));
                 }
                 got += n;
             }
@@ -375,15 +409,15 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
     let relay_thread = {
         let stop = stop.clone();
         thread::spawn(move || {
-            crate::cpu::pin(CPU)?;
+            crate::cpu::pin(relay_cpu)?;
             relay(relay_kind, &a, &b, &stop)
         })
     };
     let chunk = vec![0x5au8; CHUNK];
     let start = Instant::now();
     // The sender: a thread of its own (in the benchmark's namespace), pinned.
-    let sender = thread::spawn(move || -> Result<()> {
-        crate::cpu::pin(CPU)?;
+    let sender = thread::spawn(move || -> Result<u64> {
+        crate::cpu::pin(stream_cpu)?;
         let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
         set_congestion(&conn)?;
         conn.set_write_timeout(Some(Duration::from_secs(30)))?;
@@ -391,15 +425,15 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
             conn.write_all(&chunk)?;
         }
         conn.shutdown(std::net::Shutdown::Write)?;
-        Ok(())
+        Ok(counters::thread_cpu_nanos())
     });
     let got = receiver.join().map_err(|_| anyhow!("receiver panicked"))?;
     let sent = sender.join().map_err(|_| anyhow!("sender panicked"))?;
     let nanos = start.elapsed().as_nanos() as u64;
     stop.store(true, Ordering::Relaxed);
     let c = relay_thread.join().map_err(|_| anyhow!("relay panicked"))??;
-    sent?;
-    let got = got?;
+    let sender_cpu = sent?;
+    let (got, receiver_cpu) = got?;
     ensure!(got == bytes / CHUNK * CHUNK, "{got} bytes arrived of {bytes}");
     Ok(Sample {
         nanos,
@@ -408,6 +442,7 @@ pub fn once(relay_kind: Relay, bytes: usize) -> Result<Sample> {
         allocations: c.allocations,
         steady_packets: c.steady_packets,
         relay_cpu_nanos: c.cpu_nanos,
+        stream_cpu_nanos: sender_cpu + receiver_cpu,
     })
 }
 

@@ -83,8 +83,8 @@ pub(crate) fn capacity<B: AsRef<[u8]>>(packets: &[B]) -> usize {
 }
 
 /// [`capacity`] of any batch of at most `packets` packets of `bytes` bytes
-/// in all (saturating: a size no buffer could have is refused by the
-/// allocation, not wrapped).
+/// in all (saturating: a size no buffer could have stays too large to
+/// reserve rather than wrapping to a small one).
 pub(crate) fn records_capacity(packets: usize, bytes: usize) -> usize {
     packets.saturating_mul(VNET_HDR_LEN).saturating_add(bytes)
 }
@@ -96,11 +96,12 @@ impl Coalescer {
     }
 
     /// Room for batches of up to `packets` packets, so that they need no
-    /// allocation.
-    pub(crate) fn reserve(&mut self, packets: usize) {
-        self.next.reserve(packets);
-        self.head.reserve(packets);
-        self.headers.reserve(packets);
+    /// allocation; says whether it could be had (a size that overflows, or
+    /// more memory than there is, is not reserved, and nothing panics).
+    pub(crate) fn try_reserve(&mut self, packets: usize) -> bool {
+        self.next.try_reserve_exact(packets).is_ok()
+            && self.head.try_reserve_exact(packets).is_ok()
+            && self.headers.try_reserve_exact(packets).is_ok()
     }
 
     /// The capacities of the per-batch vectors (what the tests compare).

@@ -772,6 +772,16 @@ fn write_fuzz_seeds_offload() {
     write("offload_coalesce", "garbage", &batch_input(BOTH, &garbage, 0));
 }
 
+/// Where a send batch's buffers are and how large: what changes when one
+/// of them is allocated again.
+fn room(batch: &crate::SendBatch) -> ([usize; 3], (*const u8, usize), (*const usize, usize)) {
+    (
+        batch.coalescer.capacities(),
+        (batch.out.as_ptr(), batch.out.capacity()),
+        (batch.lens.as_ptr(), batch.lens.capacity()),
+    )
+}
+
 #[test]
 fn a_send_batch_with_capacity_merges_a_full_batch_without_growing() {
     for v6 in [false, true] {
@@ -780,16 +790,25 @@ fn a_send_batch_with_capacity_merges_a_full_batch_without_growing() {
         let segs = split_all(&hdr, &p);
         let bytes: usize = segs.iter().map(Vec::len).sum();
         let mut batch = crate::SendBatch::with_capacity(segs.len(), bytes);
-        assert!(batch.out.len() >= capacity(&segs) && batch.lens.len() >= segs.len());
-        let out = (batch.out.as_ptr(), batch.out.capacity());
-        let lens = (batch.lens.as_ptr(), batch.lens.capacity());
-        let reserved = batch.coalescer.capacities();
-        let records = batch.coalescer.coalesce(&segs, ALL, &mut batch.out, &mut batch.lens).expect("coalesce");
-        assert_eq!(records, 1, "one flow's segments merge into one record");
-        assert_eq!((batch.out.as_ptr(), batch.out.capacity()), out);
-        assert_eq!((batch.lens.as_ptr(), batch.lens.capacity()), lens);
-        assert_eq!(batch.coalescer.capacities(), reserved);
-        // And without the capacity, the same batch needs the coalescer's room.
-        assert!(Coalescer::new().capacities().iter().all(|&c| c < segs.len()));
+        let before = room(&batch);
+        batch.merge(&segs, ALL).expect("merge");
+        assert_eq!(batch.records, 1, "one flow's segments merge into one record");
+        assert_eq!(room(&batch), before, "no buffer was allocated again");
+        // With room for fewer packets, or none, the same batch grows the buffers.
+        for mut small in [crate::SendBatch::with_capacity(2, 3000), crate::SendBatch::new()] {
+            let before = room(&small);
+            small.merge(&segs, ALL).expect("merge");
+            assert_eq!(small.records, 1);
+            assert_ne!(room(&small).0, before.0);
+            assert_ne!(room(&small).1, before.1);
+        }
+    }
+}
+
+#[test]
+fn a_send_batch_asked_for_impossible_room_is_an_empty_one() {
+    for (packets, bytes) in [(usize::MAX, 0), (0, usize::MAX), (usize::MAX / 2, usize::MAX / 2)] {
+        let batch = crate::SendBatch::with_capacity(packets, bytes);
+        assert_eq!(room(&batch), room(&crate::SendBatch::new()), "{packets} {bytes}");
     }
 }

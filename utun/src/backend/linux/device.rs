@@ -438,15 +438,7 @@ pub(crate) fn send_batch<B: AsRef<[u8]>>(
         return crate::batch::resume(packets.len(), &mut cursor.done, |i| send(fd, packets[i].as_ref()).map(|_| 1));
     }
     if !cursor.prepared {
-        let need = coalesce::capacity(packets);
-        if scratch.out.len() < need {
-            scratch.out.resize(need, 0);
-        }
-        if scratch.lens.len() < packets.len() {
-            scratch.lens.resize(packets.len(), 0);
-        }
-        let options = CoalesceOptions { tcp: true, udp: offload.uso };
-        scratch.records = scratch.coalescer.coalesce(packets, options, &mut scratch.out, &mut scratch.lens)?;
+        scratch.merge(packets, CoalesceOptions { tcp: true, udp: offload.uso })?;
         *cursor = SendCursor { prepared: true, done: 0 };
     }
     let lens = &scratch.lens[..scratch.records];
